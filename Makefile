@@ -1,0 +1,38 @@
+# Every target creates the project virtual environment it needs on first use.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+TERRAFORM ?= terraform
+
+.PHONY: dev test lint fmt clean
+
+$(VENV)/.dev: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $@
+
+$(VENV)/.test: $(VENV)/.dev
+	$(PY) -m pip install --quiet -e '.[test]'
+	touch $@
+
+## dev: run the service on http://127.0.0.1:8080 (embedded PostgreSQL, offline model by default)
+dev: $(VENV)/.dev
+	$(PY) -m handler serve
+
+## test: every test: service, runtime, package and Terraform plans
+test: $(VENV)/.test
+	$(PY) -m pytest
+
+## lint: ruff and terraform fmt, checking only
+lint: $(VENV)/.test
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
+
+## fmt: rewrite sources in the project's style
+fmt: $(VENV)/.test
+	$(PY) -m ruff check --fix .
+	$(PY) -m ruff format .
+
+clean:
+	rm -rf $(VENV) dist build .pytest_cache .ruff_cache

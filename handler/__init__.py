@@ -1,0 +1,1 @@
+"""DebugFlow backend: one aiohttp application, run locally or on AWS Lambda."""

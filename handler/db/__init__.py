@@ -1,0 +1,1 @@
+"""PostgreSQL access: the lazy pool, migrations and the embedded dev server."""

@@ -1,0 +1,80 @@
+"""A connection pool created on first use and kept for the container's life.
+
+asyncpg is imported here, lazily, so that a cold start answering `/health`
+never pays for it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import TYPE_CHECKING
+
+from handler.settings import Settings
+
+if TYPE_CHECKING:
+    import asyncpg
+
+log = logging.getLogger(__name__)
+
+
+class Database:
+    """Owns the asyncpg pool; one per application."""
+
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+        self._pool: asyncpg.Pool | None = None
+        self._lock = asyncio.Lock()
+
+    @property
+    def connected(self) -> bool:
+        return self._pool is not None
+
+    async def pool(self) -> asyncpg.Pool:
+        if self._pool is None:
+            async with self._lock:
+                if self._pool is None:
+                    self._pool = await self._create()
+        return self._pool
+
+    async def _create(self) -> asyncpg.Pool:
+        import asyncpg
+
+        s = self._settings
+        if not s.database_url:
+            raise RuntimeError("DATABASE_URL is not set")
+        pool = await asyncpg.create_pool(
+            dsn=s.database_url,
+            min_size=0,
+            max_size=s.database_pool_max,
+            timeout=s.database_connect_timeout,
+            command_timeout=s.database_statement_timeout_ms / 1000 + 1,
+            ssl=s.database_ssl,
+            # Lambda containers freeze between invocations; drop connections
+            # the server or a NAT may have closed meanwhile.
+            max_inactive_connection_lifetime=240,
+            server_settings={
+                "statement_timeout": str(s.database_statement_timeout_ms),
+                "application_name": "debugflow",
+            },
+            init=_init_connection,
+        )
+        if s.migrate_on_start:
+            from handler.db.migrate import migrate
+
+            async with pool.acquire() as conn:
+                applied = await migrate(conn)
+            if applied:
+                log.info("migrations applied", extra={"versions": applied})
+        return pool
+
+    async def close(self) -> None:
+        if self._pool is not None:
+            pool, self._pool = self._pool, None
+            await pool.close()
+
+
+async def _init_connection(conn: asyncpg.Connection) -> None:
+    import json
+
+    await conn.set_type_codec("jsonb", encoder=json.dumps, decoder=json.loads, schema="pg_catalog")

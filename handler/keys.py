@@ -1,0 +1,18 @@
+"""Typed keys for what the application and each request carry."""
+
+from __future__ import annotations
+
+import aiohttp
+from aiohttp import web
+
+from handler.db.pool import Database
+from handler.settings import Settings
+
+SETTINGS = web.AppKey("settings", Settings)
+DATABASE = web.AppKey("database", Database)
+HTTP = web.AppKey("http", aiohttp.ClientSession)
+STARTED_AT = web.AppKey("started_at", float)
+
+REQUEST_ID = web.RequestKey("request_id", str)
+# Epoch milliseconds after which Lambda kills the invocation (unset locally).
+DEADLINE_MS = web.RequestKey("deadline_ms", int)

@@ -1,0 +1,94 @@
+"""Unauthenticated operational checks: process, database, outbound internet.
+
+They report what failed in words an operator can act on, never connection
+strings, keys or stack traces.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+
+import aiohttp
+from aiohttp import web
+
+from handler.keys import DATABASE, HTTP, SETTINGS, STARTED_AT
+from handler.timeutil import elapsed_ms, now_iso
+
+log = logging.getLogger(__name__)
+routes = web.RouteTableDef()
+
+INTERNET_TIMEOUT = aiohttp.ClientTimeout(total=8)
+
+
+@routes.get("/health")
+async def health(request: web.Request) -> web.Response:
+    uptime = time.monotonic() - request.app[STARTED_AT]
+    return web.json_response({"status": "ok", "uptime": round(uptime, 3), "timestamp": now_iso()})
+
+
+def describe_db_error(exc: BaseException) -> str:
+    """A safe, actionable description of a database failure."""
+    import asyncpg
+
+    if isinstance(exc, TimeoutError):
+        return "Database did not answer in time"
+    if isinstance(exc, asyncpg.InvalidAuthorizationSpecificationError):
+        return "Database rejected the credentials"
+    if isinstance(exc, asyncpg.PostgresError):
+        return f"Database error: {type(exc).__name__}"
+    if isinstance(exc, OSError):
+        reason = exc.strerror or type(exc).__name__
+        return f"Cannot connect to the database: {reason}"
+    if isinstance(exc, RuntimeError) and "DATABASE_URL" in str(exc):
+        return "Database is not configured (DATABASE_URL is unset)"
+    return f"Database check failed: {type(exc).__name__}"
+
+
+@routes.get("/debug-db")
+async def debug_db(request: web.Request) -> web.Response:
+    started = time.perf_counter()
+    try:
+        pool = await request.app[DATABASE].pool()
+        row = await pool.fetchrow("SELECT version() AS version, now() AS time_on_db")
+    except Exception as exc:
+        log.warning("database check failed", extra={"error_type": type(exc).__name__})
+        return web.json_response(
+            {"success": False, "error": describe_db_error(exc), "latency": elapsed_ms(started)},
+            status=500,
+        )
+    return web.json_response(
+        {
+            "success": True,
+            "latency": elapsed_ms(started),
+            "version": row["version"],
+            "time_on_db": row["time_on_db"].isoformat(),
+        }
+    )
+
+
+@routes.get("/debug-internet")
+async def debug_internet(request: web.Request) -> web.Response:
+    started = time.perf_counter()
+    url = request.app[SETTINGS].firebase_certs_url
+    try:
+        async with request.app[HTTP].get(url, timeout=INTERNET_TIMEOUT) as resp:
+            if resp.status != 200:
+                raise ValueError(f"certificate endpoint answered HTTP {resp.status}")
+            keys = await resp.json(content_type=None)
+        if not isinstance(keys, dict):
+            raise ValueError("certificate endpoint did not return a JSON object")
+    except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
+        message = str(exc) if isinstance(exc, ValueError) else type(exc).__name__
+        log.warning("internet check failed", extra={"error": message})
+        return web.json_response(
+            {
+                "success": False,
+                "error": f"Cannot fetch Firebase certificates: {message}",
+                "latency": elapsed_ms(started),
+            },
+            status=500,
+        )
+    return web.json_response(
+        {"success": True, "latency": elapsed_ms(started), "keys_count": len(keys)}
+    )

@@ -1,0 +1,294 @@
+"""Typed, immutable settings read once from the environment.
+
+Every setting has one environment variable; `Settings.from_env` validates all of
+them and raises `SettingsError` naming the first bad variable, which the entry
+points print as one line before exiting.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, fields
+from typing import Any
+
+FIREBASE_CERTS_URL = (
+    "https://www.googleapis.com/robot/v1/metadata/x509/securetoken@system.gserviceaccount.com"
+)
+SSL_MODES = ("disable", "prefer", "require", "verify-ca", "verify-full")
+INVOKE_MODES = ("RESPONSE_STREAM", "BUFFERED")
+
+
+class SettingsError(ValueError):
+    """A setting is missing or malformed; the message names its variable."""
+
+
+def _text(raw: str) -> str:
+    return raw.strip()
+
+
+def _optional_text(raw: str) -> str | None:
+    return raw.strip() or None
+
+
+def _bool(raw: str) -> bool:
+    value = raw.strip().lower()
+    if value in ("1", "true", "yes", "on"):
+        return True
+    if value in ("0", "false", "no", "off", ""):
+        return False
+    raise ValueError("expected true or false")
+
+
+def _int(raw: str) -> int:
+    try:
+        return int(raw.strip())
+    except ValueError:
+        raise ValueError(f"expected an integer, got {raw!r}") from None
+
+
+def _positive_int(raw: str) -> int:
+    value = _int(raw)
+    if value <= 0:
+        raise ValueError("expected a positive integer")
+    return value
+
+
+def _port(raw: str) -> int:
+    value = _int(raw)
+    if not 0 <= value <= 65535:
+        raise ValueError("expected a port number 0-65535")
+    return value
+
+
+def _positive_float(raw: str) -> float:
+    try:
+        value = float(raw.strip())
+    except ValueError:
+        raise ValueError(f"expected a number, got {raw!r}") from None
+    if value <= 0:
+        raise ValueError("expected a positive number")
+    return value
+
+
+def _choice(options: tuple[str, ...]) -> Callable[[str], str]:
+    def parse(raw: str) -> str:
+        if raw not in options:
+            raise ValueError(f"expected one of {', '.join(options)}")
+        return raw
+
+    return parse
+
+
+def _origins(raw: str) -> tuple[str, ...]:
+    origins = tuple(o.strip().rstrip("/") for o in raw.split(",") if o.strip())
+    for origin in origins:
+        if origin == "*":
+            raise ValueError("a wildcard origin cannot be used with credentials")
+        if not origin.startswith(("http://", "https://")):
+            raise ValueError(f"origin {origin!r} must start with http:// or https://")
+    return origins
+
+
+@dataclass(frozen=True, slots=True)
+class RateLimits:
+    """Chat requests allowed per rolling 24 hours, by tier."""
+
+    free: int = 100
+    basic: int = 500
+    pro: int = 2000
+    teams: int = 5000
+
+    def for_tier(self, tier: str) -> int:
+        return getattr(self, tier, self.free)
+
+    def __str__(self) -> str:
+        return ",".join(f"{f.name}={getattr(self, f.name)}" for f in fields(self))
+
+
+DEFAULT_RATE_LIMITS = RateLimits()
+
+
+def _rate_limits(raw: str) -> RateLimits:
+    tiers = {f.name for f in fields(RateLimits)}
+    limits: dict[str, int] = {}
+    for item in filter(None, (p.strip() for p in raw.split(","))):
+        tier, sep, number = item.partition("=")
+        if not sep or tier.strip() not in tiers:
+            raise ValueError(f"expected tier=limit with tiers {', '.join(sorted(tiers))}")
+        limits[tier.strip()] = _positive_int(number)
+    return RateLimits(**limits)
+
+
+def _url(raw: str) -> str:
+    value = raw.strip().rstrip("/")
+    if not value.startswith(("http://", "https://")):
+        raise ValueError("expected an http:// or https:// URL")
+    return value
+
+
+def _setting(env: str, parse: Callable[[str], Any], default: Any, doc: str) -> Any:
+    return field(default=default, metadata={"env": env, "parse": parse, "doc": doc})
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """All configuration of the service; see README's Configuration table."""
+
+    host: str = _setting("HOST", _text, "127.0.0.1", "Address `serve` listens on.")
+    port: int = _setting("PORT", _port, 8080, "Port `serve` listens on.")
+    log_level: str = _setting(
+        "LOG_LEVEL", _choice(("DEBUG", "INFO", "WARNING", "ERROR")), "INFO", "Log level."
+    )
+    database_url: str | None = _setting(
+        "DATABASE_URL",
+        _optional_text,
+        None,
+        "PostgreSQL URL. Unset: `serve` starts an embedded server under .data/.",
+    )
+    database_ssl: str = _setting(
+        "DATABASE_SSL", _choice(SSL_MODES), "prefer", "TLS mode for PostgreSQL (RDS: require)."
+    )
+    database_pool_max: int = _setting(
+        "DATABASE_POOL_MAX",
+        _positive_int,
+        2,
+        "Pool size; a Lambda container serves one request at a time.",
+    )
+    database_connect_timeout: float = _setting(
+        "DATABASE_CONNECT_TIMEOUT", _positive_float, 5.0, "Seconds to connect."
+    )
+    database_statement_timeout_ms: int = _setting(
+        "DATABASE_STATEMENT_TIMEOUT_MS",
+        _positive_int,
+        15000,
+        "Server-side statement timeout in milliseconds.",
+    )
+    migrate_on_start: bool = _setting(
+        "MIGRATE_ON_START", _bool, False, "Apply pending migrations on first connection."
+    )
+    max_body_bytes: int = _setting(
+        "MAX_BODY_BYTES", _positive_int, 256 * 1024, "Largest request body; larger gets 413."
+    )
+    cors_origins: tuple[str, ...] = _setting(
+        "CORS_ORIGINS",
+        _origins,
+        ("http://localhost:3000",),
+        "Comma-separated allowed origins (credentials allowed, no wildcard).",
+    )
+    firebase_project_id: str | None = _setting(
+        "FIREBASE_PROJECT_ID",
+        _optional_text,
+        None,
+        "Firebase project whose ID tokens are accepted. Unset: every token is refused.",
+    )
+    firebase_certs_url: str = _setting(
+        "FIREBASE_CERTS_URL", _url, FIREBASE_CERTS_URL, "Google's token-signing certificates."
+    )
+    firebase_auth_emulator_host: str | None = _setting(
+        "FIREBASE_AUTH_EMULATOR_HOST",
+        _optional_text,
+        None,
+        "Accept the Auth emulator's unsigned tokens (local only; refused on Lambda).",
+    )
+    rate_limits: RateLimits = _setting(  # noqa: RUF009 (RateLimits is frozen)
+        "RATE_LIMITS",
+        _rate_limits,
+        DEFAULT_RATE_LIMITS,
+        "Chat requests per rolling 24 h by tier, e.g. `free=100,pro=2000`.",
+    )
+    hf_api_key: str | None = _setting(
+        "HUGGINGFACE_API_KEY",
+        _optional_text,
+        None,
+        "HuggingFace token. Unset: the labelled offline model answers.",
+    )
+    hf_base_url: str = _setting(
+        "HF_BASE_URL", _url, "https://router.huggingface.co", "HuggingFace inference router."
+    )
+    hf_model: str = _setting(
+        "HF_MODEL", _text, "meta-llama/Llama-3.1-8B-Instruct", "Model for answers."
+    )
+    hf_fast_model: str = _setting(
+        "HF_FAST_MODEL", _text, "meta-llama/Llama-3.2-1B-Instruct", "Model for titles."
+    )
+    hf_embed_model: str = _setting(
+        "HF_EMBED_MODEL",
+        _text,
+        "sentence-transformers/all-MiniLM-L6-v2",
+        "Feature-extraction model (384 dimensions).",
+    )
+    hf_connect_timeout: float = _setting(
+        "HF_CONNECT_TIMEOUT", _positive_float, 10.0, "Seconds to reach HuggingFace."
+    )
+    hf_read_timeout: float = _setting(
+        "HF_READ_TIMEOUT", _positive_float, 30.0, "Longest silence from the model, in seconds."
+    )
+    pinecone_api_key: str | None = _setting(
+        "PINECONE_API_KEY",
+        _optional_text,
+        None,
+        "Pinecone key. Unset: pgvector in the same PostgreSQL is the index.",
+    )
+    pinecone_index_host: str | None = _setting(
+        "PINECONE_INDEX_HOST", _optional_text, None, "Pinecone index host (data plane URL)."
+    )
+    context_token_budget: int = _setting(
+        "CONTEXT_TOKEN_BUDGET",
+        _positive_int,
+        6000,
+        "Prompt budget in tokens (4 characters each).",
+    )
+    invoke_mode: str = _setting(
+        "LAMBDA_INVOKE_MODE",
+        _choice(INVOKE_MODES),
+        "RESPONSE_STREAM",
+        "Function URL invoke mode the Lambda runtime answers in.",
+    )
+    on_lambda: bool = _setting(
+        "AWS_LAMBDA_RUNTIME_API", lambda raw: bool(raw.strip()), False, "Set by Lambda itself."
+    )
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
+        env = os.environ if environ is None else environ
+        values: dict[str, Any] = {}
+        for f in fields(cls):
+            name = f.metadata["env"]
+            raw = env.get(name)
+            if raw is None or f.name in overrides:
+                continue
+            try:
+                values[f.name] = f.metadata["parse"](raw)
+            except ValueError as exc:
+                raise SettingsError(f"{name}: {exc}") from None
+        values.update(overrides)
+        settings = cls(**values)
+        settings.check()
+        return settings
+
+    def check(self) -> None:
+        if self.on_lambda and self.firebase_auth_emulator_host:
+            raise SettingsError(
+                "FIREBASE_AUTH_EMULATOR_HOST: the Auth emulator's unsigned tokens are refused "
+                "on Lambda; unset it"
+            )
+        if self.on_lambda and not self.database_url:
+            raise SettingsError("DATABASE_URL: required on Lambda")
+        if self.pinecone_api_key and not self.pinecone_index_host:
+            raise SettingsError("PINECONE_INDEX_HOST: required when PINECONE_API_KEY is set")
+
+    @classmethod
+    def documented(cls) -> list[tuple[str, str, str]]:
+        """(variable, default, description) for every setting, for the README."""
+        return [(f.metadata["env"], _show(f.default), f.metadata["doc"]) for f in fields(cls)]
+
+
+def _show(default: Any) -> str:
+    if default is None:
+        return ""
+    if isinstance(default, bool):
+        return str(default).lower()
+    if isinstance(default, tuple):
+        return ",".join(default)
+    return str(default)

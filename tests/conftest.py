@@ -1,0 +1,142 @@
+"""Shared fixtures: one real PostgreSQL per test run, a fresh database per test.
+
+The server is pgserver's embedded PostgreSQL 16 (with pgvector). A template
+database is migrated once; each test gets its own copy of it, so tests are
+isolated even when the app holds several connections.
+"""
+
+from __future__ import annotations
+
+import itertools
+import warnings
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestClient, TestServer
+
+from handler.app import create_app
+from handler.db.migrate import migrate
+from handler.settings import Settings
+
+TEMPLATE_DB = "debugflow_template"
+_db_numbers = itertools.count()
+
+
+class PostgresServer:
+    def __init__(self, server: Any) -> None:
+        self._server = server
+
+    def url(self, database: str = "postgres") -> str:
+        return self._server.get_uri(database)
+
+    async def admin(self) -> asyncpg.Connection:
+        return await asyncpg.connect(self.url())
+
+
+@pytest.fixture(scope="session")
+def postgres(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PostgresServer]:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        import pgserver
+
+        server = pgserver.get_server(tmp_path_factory.mktemp("pg"), cleanup_mode="delete")
+    yield PostgresServer(server)
+    server.cleanup()
+
+
+@pytest.fixture(scope="session")
+async def template_database(postgres: PostgresServer) -> str:
+    admin = await postgres.admin()
+    try:
+        await admin.execute(f"DROP DATABASE IF EXISTS {TEMPLATE_DB}")
+        await admin.execute(f"CREATE DATABASE {TEMPLATE_DB}")
+    finally:
+        await admin.close()
+    conn = await asyncpg.connect(postgres.url(TEMPLATE_DB))
+    try:
+        await migrate(conn)
+    finally:
+        await conn.close()
+    return TEMPLATE_DB
+
+
+@pytest.fixture
+async def fresh_database(postgres: PostgresServer) -> AsyncIterator[Callable[..., Awaitable[str]]]:
+    """Create empty (or templated) databases on demand; drop them afterwards."""
+    created: list[str] = []
+
+    async def make(template: str = "template0") -> str:
+        name = f"test_{next(_db_numbers)}"
+        admin = await postgres.admin()
+        try:
+            await admin.execute(f"CREATE DATABASE {name} TEMPLATE {template}")
+        finally:
+            await admin.close()
+        created.append(name)
+        return postgres.url(name)
+
+    yield make
+    admin = await postgres.admin()
+    try:
+        for name in created:
+            await admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+    finally:
+        await admin.close()
+
+
+@pytest.fixture
+async def database_url(
+    fresh_database: Callable[..., Awaitable[str]], template_database: str
+) -> str:
+    """A migrated database of this test's own."""
+    return await fresh_database(template_database)
+
+
+@pytest.fixture
+async def db(database_url: str) -> AsyncIterator[asyncpg.Connection]:
+    """A direct connection for asserting on stored rows."""
+    conn = await asyncpg.connect(database_url)
+    yield conn
+    await conn.close()
+
+
+@pytest.fixture
+def make_settings(database_url: str) -> Callable[..., Settings]:
+    """Settings built from nothing but explicit values: the real environment never leaks in."""
+
+    def make(**overrides: Any) -> Settings:
+        overrides.setdefault("database_url", database_url)
+        overrides.setdefault("database_ssl", "disable")
+        return Settings.from_env({}, **overrides)
+
+    return make
+
+
+@pytest.fixture
+async def make_client() -> AsyncIterator[Callable[[web.Application], Awaitable[TestClient]]]:
+    """Serve an app on a real loopback port and return a client for it."""
+    clients: list[TestClient] = []
+
+    async def make(app: web.Application) -> TestClient:
+        client = TestClient(TestServer(app))
+        await client.start_server()
+        clients.append(client)
+        return client
+
+    yield make
+    for client in clients:
+        await client.close()
+
+
+@pytest.fixture
+async def client(make_client, make_settings) -> TestClient:
+    return await make_client(create_app(make_settings()))
+
+
+@pytest.fixture
+def repo_root() -> Path:
+    return Path(__file__).resolve().parent.parent
