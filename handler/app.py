@@ -9,15 +9,24 @@ import aiohttp
 from aiohttp import web
 
 from handler import middlewares
+from handler.auth.certificates import CertificateCache
+from handler.auth.tokens import TokenVerifier
+from handler.auth.users import authenticate
 from handler.db.pool import Database
-from handler.keys import DATABASE, HTTP, SETTINGS, STARTED_AT
-from handler.routes import ops
+from handler.keys import DATABASE, HTTP, SETTINGS, STARTED_AT, TOKEN_VERIFIER
+from handler.routes import openapi, ops, projects, sessions, users
 from handler.settings import Settings
 
 
 async def _http_client(app: web.Application) -> AsyncIterator[None]:
     """One outbound HTTP client per application, closed at shutdown."""
+    settings = app[SETTINGS]
     app[HTTP] = aiohttp.ClientSession(raise_for_status=False)
+    app[TOKEN_VERIFIER] = TokenVerifier(
+        settings.firebase_project_id,
+        CertificateCache(app[HTTP], settings.firebase_certs_url),
+        emulator=settings.firebase_auth_emulator_host is not None,
+    )
     yield
     await app[HTTP].close()
 
@@ -30,12 +39,13 @@ async def _database(app: web.Application) -> AsyncIterator[None]:
 def create_app(settings: Settings) -> web.Application:
     app = web.Application(
         client_max_size=settings.max_body_bytes,
-        middlewares=[middlewares.access_log, middlewares.cors, middlewares.errors],
+        middlewares=[middlewares.access_log, middlewares.cors, middlewares.errors, authenticate],
     )
     app[SETTINGS] = settings
     app[STARTED_AT] = time.monotonic()
     # The pool object exists from the start; it connects on first use.
     app[DATABASE] = Database(settings)
     app.cleanup_ctx.extend([_http_client, _database])
-    app.add_routes(ops.routes)
+    for module in (ops, openapi, users, projects, sessions):
+        app.add_routes(module.routes)
     return app

@@ -10,12 +10,12 @@ from aiohttp import web
 
 def json_error(
     status: int,
-    message: str,
+    error: str,
     *,
     headers: Mapping[str, str] | None = None,
     **extra: Any,
 ) -> web.Response:
-    return web.json_response({"error": message, **extra}, status=status, headers=headers)
+    return web.json_response({"error": error, **extra}, status=status, headers=headers)
 
 
 class ApiError(Exception):
@@ -24,19 +24,19 @@ class ApiError(Exception):
     def __init__(
         self,
         status: int,
-        message: str,
+        error: str,
         *,
         headers: Mapping[str, str] | None = None,
         **extra: Any,
     ) -> None:
-        super().__init__(message)
+        super().__init__(error)
         self.status = status
-        self.message = message
+        self.error = error
         self.headers = headers
         self.extra = extra
 
     def response(self) -> web.Response:
-        return json_error(self.status, self.message, headers=self.headers, **self.extra)
+        return json_error(self.status, self.error, headers=self.headers, **self.extra)
 
 
 def bad_request(message: str) -> ApiError:

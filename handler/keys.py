@@ -5,6 +5,8 @@ from __future__ import annotations
 import aiohttp
 from aiohttp import web
 
+from handler.auth.identity import User
+from handler.auth.tokens import TokenVerifier
 from handler.db.pool import Database
 from handler.settings import Settings
 
@@ -12,7 +14,9 @@ SETTINGS = web.AppKey("settings", Settings)
 DATABASE = web.AppKey("database", Database)
 HTTP = web.AppKey("http", aiohttp.ClientSession)
 STARTED_AT = web.AppKey("started_at", float)
+TOKEN_VERIFIER = web.AppKey("token_verifier", TokenVerifier)
 
 REQUEST_ID = web.RequestKey("request_id", str)
+USER = web.RequestKey("user", User)
 # Epoch milliseconds after which Lambda kills the invocation (unset locally).
 DEADLINE_MS = web.RequestKey("deadline_ms", int)

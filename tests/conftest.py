@@ -21,6 +21,7 @@ from aiohttp.test_utils import TestClient, TestServer
 from handler.app import create_app
 from handler.db.migrate import migrate
 from handler.settings import Settings
+from tests.standins.firebase import PROJECT_ID, FirebaseCertificates, SigningKey, make_key
 
 TEMPLATE_DB = "debugflow_template"
 _db_numbers = itertools.count()
@@ -140,3 +141,64 @@ async def client(make_client, make_settings) -> TestClient:
 @pytest.fixture
 def repo_root() -> Path:
     return Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="session")
+def signing_keys() -> list[SigningKey]:
+    """Two published keys and, last, one Google never published."""
+    return [make_key("key-1"), make_key("key-2"), make_key("rogue")]
+
+
+@pytest.fixture
+async def firebase(make_client, signing_keys) -> FirebaseCertificates:
+    certs = FirebaseCertificates(keys=signing_keys[:2])
+    server = await make_client(certs.app())
+    certs.url = str(server.make_url("/certs"))
+    return certs
+
+
+class Api:
+    """A client of the full app, signed in as whichever user a call names."""
+
+    def __init__(self, client: TestClient, firebase: FirebaseCertificates) -> None:
+        self.client = client
+        self.firebase = firebase
+        self.app = client.app
+
+    def auth(self, uid: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.firebase.token(uid)}"}
+
+    async def call(self, method: str, path: str, uid: str | None = "alice", **kwargs: Any):
+        headers = kwargs.pop("headers", {})
+        if uid is not None:
+            headers = {**self.auth(uid), **headers}
+        return await self.client.request(method, path, headers=headers, **kwargs)
+
+    async def json(self, method: str, path: str, status: int = 200, **kwargs: Any) -> Any:
+        resp = await self.call(method, path, **kwargs)
+        body = await resp.json()
+        assert resp.status == status, (resp.status, body)
+        return body
+
+
+@pytest.fixture
+def api_settings(make_settings, firebase) -> Callable[..., Settings]:
+    def make(**overrides: Any) -> Settings:
+        overrides.setdefault("firebase_project_id", PROJECT_ID)
+        overrides.setdefault("firebase_certs_url", firebase.url)
+        return make_settings(**overrides)
+
+    return make
+
+
+@pytest.fixture
+async def make_api(make_client, api_settings, firebase) -> Callable[..., Awaitable[Api]]:
+    async def make(**overrides: Any) -> Api:
+        return Api(await make_client(create_app(api_settings(**overrides))), firebase)
+
+    return make
+
+
+@pytest.fixture
+async def api(make_api) -> Api:
+    return await make_api()

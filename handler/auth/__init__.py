@@ -1,0 +1,1 @@
+"""Firebase ID-token authentication and the user it signs in."""

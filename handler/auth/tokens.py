@@ -1,0 +1,125 @@
+"""Firebase ID-token verification.
+
+RS256 signatures are checked with google-auth against Google's certificates;
+audience, issuer, times and subject are checked as Firebase documents them.
+google-auth is imported on first use, keeping it off the `/health` cold path.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import time
+
+from handler.auth.certificates import CertificateCache
+from handler.auth.identity import Identity
+
+CLOCK_SKEW_SECONDS = 60
+
+
+class InvalidToken(Exception):
+    """The token must not be accepted; the message is safe to show the client."""
+
+
+class TokenVerifier:
+    def __init__(
+        self,
+        project_id: str | None,
+        certificates: CertificateCache,
+        *,
+        emulator: bool = False,
+    ) -> None:
+        self._project_id = project_id
+        self._certificates = certificates
+        self._emulator = emulator
+
+    async def verify(self, token: str) -> Identity:
+        if not self._project_id:
+            raise InvalidToken("Authentication is not configured on this server")
+        header = _header(token)
+        if self._emulator and header.get("alg") == "none":
+            claims = _unverified_claims(token)
+        else:
+            claims = await self._verified_claims(token, header)
+        return self._identity(claims)
+
+    async def _verified_claims(self, token: str, header: dict) -> dict:
+        if header.get("alg") != "RS256":
+            raise InvalidToken("Invalid token: unsupported algorithm")
+        kid = header.get("kid")
+        if not isinstance(kid, str):
+            raise InvalidToken("Invalid token: no key id")
+        cert = await self._certificates.get(kid)
+        if cert is None:
+            raise InvalidToken("Invalid token: unknown signing key")
+        from google.auth import exceptions, jwt
+
+        try:
+            return jwt.decode(
+                token,
+                certs={kid: cert},
+                audience=self._project_id,
+                clock_skew_in_seconds=CLOCK_SKEW_SECONDS,
+            )
+        except (exceptions.GoogleAuthError, ValueError) as exc:
+            message = str(exc)
+            if "expired" in message.lower():
+                raise InvalidToken("Token expired") from exc
+            if "too early" in message.lower() or "used too early" in message.lower():
+                raise InvalidToken("Token not yet valid") from exc
+            if "audience" in message.lower():
+                raise InvalidToken("Invalid token: wrong audience") from exc
+            raise InvalidToken("Invalid token") from exc
+
+    def _identity(self, claims: dict) -> Identity:
+        now = time.time()
+        if claims.get("aud") != self._project_id:
+            raise InvalidToken("Invalid token: wrong audience")
+        if claims.get("iss") != f"https://securetoken.google.com/{self._project_id}":
+            raise InvalidToken("Invalid token: wrong issuer")
+        for claim in ("exp", "iat", "auth_time"):
+            if not isinstance(claims.get(claim), int | float):
+                raise InvalidToken(f"Invalid token: missing {claim}")
+        if claims["exp"] < now - CLOCK_SKEW_SECONDS:
+            raise InvalidToken("Token expired")
+        if claims["iat"] > now + CLOCK_SKEW_SECONDS:
+            raise InvalidToken("Token not yet valid")
+        if claims["auth_time"] > now + CLOCK_SKEW_SECONDS:
+            raise InvalidToken("Invalid token: authenticated in the future")
+        sub = claims.get("sub")
+        if not isinstance(sub, str) or not sub or len(sub) > 128:
+            raise InvalidToken("Invalid token: bad subject")
+        firebase = claims.get("firebase") if isinstance(claims.get("firebase"), dict) else {}
+        return Identity(
+            uid=sub,
+            email=_str_or_none(claims.get("email")),
+            name=_str_or_none(claims.get("name")),
+            email_verified=claims.get("email_verified") is True,
+            sign_in_provider=_str_or_none(firebase.get("sign_in_provider")),
+        )
+
+
+def _segment(token: str, index: int) -> dict:
+    parts = token.split(".")
+    if len(parts) != 3:
+        raise InvalidToken("Invalid token: malformed")
+    try:
+        raw = parts[index]
+        decoded = json.loads(base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4)))
+    except (ValueError, UnicodeDecodeError):
+        raise InvalidToken("Invalid token: malformed") from None
+    if not isinstance(decoded, dict):
+        raise InvalidToken("Invalid token: malformed")
+    return decoded
+
+
+def _header(token: str) -> dict:
+    return _segment(token, 0)
+
+
+def _unverified_claims(token: str) -> dict:
+    return _segment(token, 1)
+
+
+def _str_or_none(value: object) -> str | None:
+    return value if isinstance(value, str) else None

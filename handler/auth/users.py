@@ -1,0 +1,87 @@
+"""Who is calling: the token's identity, stored and checked against its status."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from aiohttp import web
+from aiohttp.typedefs import Handler
+
+from handler.auth.certificates import CertificatesUnavailable
+from handler.auth.identity import Identity, User
+from handler.auth.tokens import InvalidToken
+from handler.errors import ApiError
+from handler.keys import DATABASE, TOKEN_VERIFIER, USER
+
+TOKEN_COOKIE = "debugflow_token"
+
+
+# Insert on first sight; update only when the token says something new, so an
+# ordinary request does not write.
+UPSERT_USER = """
+WITH changed AS (
+    INSERT INTO users (id, email, name, email_verified, sign_in_provider)
+    VALUES ($1, $2, $3, $4, $5)
+    ON CONFLICT (id) DO UPDATE SET
+        email = EXCLUDED.email,
+        name = COALESCE(EXCLUDED.name, users.name),
+        email_verified = EXCLUDED.email_verified,
+        sign_in_provider = EXCLUDED.sign_in_provider,
+        updated_at = now()
+    WHERE (users.email, users.email_verified, users.sign_in_provider)
+              IS DISTINCT FROM (EXCLUDED.email, EXCLUDED.email_verified, EXCLUDED.sign_in_provider)
+       OR (EXCLUDED.name IS NOT NULL AND users.name IS DISTINCT FROM EXCLUDED.name)
+    RETURNING id, email, name, role, status, tier, blocked_until
+)
+SELECT * FROM changed
+UNION ALL
+SELECT id, email, name, role, status, tier, blocked_until FROM users
+WHERE id = $1 AND NOT EXISTS (SELECT 1 FROM changed)
+"""
+
+
+def bearer_token(request: web.Request) -> str | None:
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() == "bearer" and token.strip():
+        return token.strip()
+    return request.cookies.get(TOKEN_COOKIE) or None
+
+
+async def sign_in(request: web.Request, identity: Identity) -> User:
+    pool = await request.app[DATABASE].pool()
+    row = await pool.fetchrow(
+        UPSERT_USER,
+        identity.uid,
+        identity.email,
+        identity.name,
+        identity.email_verified,
+        identity.sign_in_provider,
+    )
+    user = User(**dict(row))
+    if user.status == "banned":
+        raise ApiError(403, "This account has been banned")
+    blocked_now = user.blocked_until is None or user.blocked_until > datetime.now(UTC)
+    if user.status == "blocked" and blocked_now:
+        until = f" until {user.blocked_until.isoformat()}" if user.blocked_until else ""
+        raise ApiError(403, f"This account is blocked{until}")
+    return user
+
+
+@web.middleware
+async def authenticate(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Every /api/ route needs a valid Firebase ID token; others are public."""
+    route = request.match_info.route.resource
+    if route is None or not (route.canonical or "").startswith("/api/"):
+        return await handler(request)
+    token = bearer_token(request)
+    if token is None:
+        raise ApiError(401, "Authentication required")
+    try:
+        identity = await request.app[TOKEN_VERIFIER].verify(token)
+    except InvalidToken as exc:
+        raise ApiError(401, str(exc)) from None
+    except CertificatesUnavailable:
+        raise ApiError(503, "Cannot verify sign-in right now; try again shortly") from None
+    request[USER] = await sign_in(request, identity)
+    return await handler(request)

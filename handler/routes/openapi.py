@@ -1,0 +1,301 @@
+"""The OpenAPI 3.1 description of the whole API, served at /openapi.json.
+
+A test checks that every registered route is described here and every
+described route exists, so the two cannot drift apart.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiohttp import web
+
+routes = web.RouteTableDef()
+
+
+def _ref(name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _obj(required: list[str] | None = None, **props: Any) -> dict[str, Any]:
+    schema: dict[str, Any] = {"type": "object", "properties": props}
+    if required:
+        schema["required"] = required
+    return schema
+
+
+STR = {"type": "string"}
+NULLABLE_STR = {"type": ["string", "null"]}
+BOOL = {"type": "boolean"}
+UUID = {"type": "string", "format": "uuid"}
+TIME = {"type": "string", "format": "date-time"}
+SUCCESS = _obj(["success"], success={"const": True})
+
+SCHEMAS: dict[str, Any] = {
+    "Error": _obj(["error"], error=STR),
+    "Project": _obj(
+        ["id", "name", "context_instructions", "context_enabled", "created_at", "updated_at"],
+        id=UUID,
+        name=STR,
+        context_instructions=NULLABLE_STR,
+        context_enabled=BOOL,
+        created_at=TIME,
+        updated_at=TIME,
+    ),
+    "Session": _obj(
+        ["id", "title", "pinned", "project_id", "created_at", "updated_at"],
+        id=UUID,
+        title=STR,
+        pinned=BOOL,
+        project_id={"type": ["string", "null"], "format": "uuid"},
+        created_at=TIME,
+        updated_at=TIME,
+    ),
+    "Source": _obj(["index", "title"], index={"type": "integer"}, title=STR, url=NULLABLE_STR),
+    "Message": _obj(
+        ["id", "role", "content", "sources", "created_at", "parentId", "isDeleted"],
+        id=UUID,
+        role={"enum": ["user", "assistant"]},
+        content=STR,
+        sources={"type": "array", "items": _ref("Source")},
+        created_at=TIME,
+        parentId={"type": ["string", "null"], "format": "uuid"},
+        isDeleted=BOOL,
+    ),
+    "Memory": _obj(
+        ["id", "content", "type", "status", "created_at"],
+        id=UUID,
+        content=STR,
+        type={"enum": ["short_term", "long_term"]},
+        status={"enum": ["active", "archived"]},
+        created_at=TIME,
+    ),
+    "FullProfile": _obj(
+        [
+            "id",
+            "email",
+            "name",
+            "role",
+            "status",
+            "global_instructions",
+            "tier",
+            "daily_requests_count",
+            "rate_limit_reset_at",
+        ],
+        id=STR,
+        email=NULLABLE_STR,
+        name=NULLABLE_STR,
+        role={"enum": ["user", "admin"]},
+        status={"enum": ["active", "blocked", "banned"]},
+        global_instructions=NULLABLE_STR,
+        tier={"enum": ["free", "basic", "pro", "teams"]},
+        daily_requests_count={"type": "integer"},
+        rate_limit_reset_at={"type": ["string", "null"], "format": "date-time"},
+    ),
+}
+
+
+def _json(schema: Any, description: str = "OK") -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+def _op(
+    summary: str,
+    response: Any = None,
+    *,
+    status: str = "200",
+    body: Any = None,
+    auth: bool = True,
+    errors: tuple[int, ...] = (),
+    params: tuple[str, ...] = (),
+) -> dict[str, Any]:
+    op: dict[str, Any] = {"summary": summary, "responses": {}}
+    if response is not None:
+        op["responses"][status] = _json(response)
+    if body is not None:
+        op["requestBody"] = {"required": True, "content": {"application/json": {"schema": body}}}
+    if params:
+        op["parameters"] = [
+            {"name": p, "in": "path", "required": True, "schema": UUID} for p in params
+        ]
+    codes = set(errors)
+    if auth:
+        codes |= {401, 403}
+        op["security"] = [{"firebase": []}, {"cookie": []}]
+    if body is not None:
+        codes |= {400, 413}
+    if params:
+        codes |= {400, 404}
+    for code in sorted(codes):
+        op["responses"][str(code)] = _json(_ref("Error"), "Error")
+    return op
+
+
+def _list(name: str) -> dict[str, Any]:
+    return {"type": "array", "items": _ref(name)}
+
+
+NAME = _obj(["name"], name={"type": "string", "minLength": 1, "maxLength": 200})
+SESSION_WITH_MESSAGES = {"allOf": [_ref("Session"), _obj(["messages"], messages=_list("Message"))]}
+MESSAGE_CHANGE = _obj(["success", "message"], success={"const": True}, message=_ref("Message"))
+
+PATHS: dict[str, dict[str, Any]] = {
+    "/health": {
+        "get": _op(
+            "Liveness",
+            _obj(
+                ["status", "uptime", "timestamp"],
+                status={"const": "ok"},
+                uptime={"type": "number"},
+                timestamp=TIME,
+            ),
+            auth=False,
+        )
+    },
+    "/debug-db": {
+        "get": _op(
+            "Database check: runs a real SELECT",
+            _obj(["success", "latency"], success=BOOL, latency=STR, version=STR, time_on_db=TIME),
+            auth=False,
+            errors=(500,),
+        )
+    },
+    "/debug-internet": {
+        "get": _op(
+            "Outbound internet check: fetches Firebase's signing certificates",
+            _obj(["success", "latency"], success=BOOL, latency=STR, keys_count={"type": "integer"}),
+            auth=False,
+            errors=(500,),
+        )
+    },
+    "/openapi.json": {"get": _op("This document", {"type": "object"}, auth=False)},
+    "/api/user/profile": {
+        "get": _op(
+            "Global instructions", _obj(["global_instructions"], global_instructions=NULLABLE_STR)
+        ),
+        "patch": _op(
+            "Set global instructions (null clears them)",
+            _obj(
+                ["success", "global_instructions"],
+                success={"const": True},
+                global_instructions=NULLABLE_STR,
+            ),
+            body=_obj(
+                ["global_instructions"],
+                global_instructions={"type": ["string", "null"], "maxLength": 10000},
+            ),
+        ),
+    },
+    "/api/user/profile/full": {"get": _op("Full profile and usage", _ref("FullProfile"))},
+    "/api/user/memories": {
+        "get": _op("Memories, newest first", _list("Memory")),
+        "post": _op(
+            "Remember a fact",
+            _ref("Memory"),
+            status="201",
+            body=_obj(["content"], content={"type": "string", "minLength": 1, "maxLength": 2000}),
+        ),
+    },
+    "/api/user/memories/{id}/archive": {
+        "patch": _op("Archive a memory", _ref("Memory"), params=("id",))
+    },
+    "/api/user/memories/{id}/promote": {
+        "patch": _op("Make a memory long-term and active", _ref("Memory"), params=("id",))
+    },
+    "/api/user/history": {
+        "delete": _op(
+            "Delete all sessions and messages",
+            _obj(["success"], success={"const": True}, deleted_sessions={"type": "integer"}),
+        )
+    },
+    "/api/user/account": {"delete": _op("Delete the account and everything in it", SUCCESS)},
+    "/api/projects": {
+        "get": _op("Projects, most recently updated first", _list("Project")),
+        "post": _op("Create a project", _ref("Project"), status="201", body=NAME),
+    },
+    "/api/projects/{id}": {
+        "get": _op("One project", _ref("Project"), params=("id",)),
+        "patch": _op("Rename", _ref("Project"), body=NAME, params=("id",)),
+        "delete": _op("Delete; its sessions move to no project", SUCCESS, params=("id",)),
+    },
+    "/api/projects/{id}/context": {
+        "patch": _op(
+            "Set project instructions",
+            _ref("Project"),
+            params=("id",),
+            body=_obj(
+                ["context_instructions"],
+                context_instructions={"type": ["string", "null"], "maxLength": 10000},
+            ),
+        )
+    },
+    "/api/projects/{id}/context-toggle": {
+        "patch": _op(
+            "Use or ignore project instructions",
+            _ref("Project"),
+            params=("id",),
+            body=_obj(["context_enabled"], context_enabled=BOOL),
+        )
+    },
+    "/api/sessions": {
+        "get": _op("Sessions, pinned first, then most recently updated", _list("Session")),
+        "post": _op(
+            "Create a session titled 'New Debug Session' (body optional)",
+            _ref("Session"),
+            status="201",
+            body=_obj(project_id={"type": ["string", "null"], "format": "uuid"}),
+            errors=(404,),
+        ),
+    },
+    "/api/sessions/{id}": {
+        "get": _op("A session with its messages", SESSION_WITH_MESSAGES, params=("id",)),
+        "patch": _op(
+            "Change title, pinned or project (at least one)",
+            _ref("Session"),
+            params=("id",),
+            body=_obj(
+                title={"type": "string", "minLength": 1, "maxLength": 200},
+                pinned=BOOL,
+                project_id={"type": ["string", "null"], "format": "uuid"},
+            ),
+        ),
+        "delete": _op("Delete a session and its messages", SUCCESS, params=("id",)),
+    },
+    "/api/sessions/{id}/messages": {
+        "get": _op(
+            "Messages in creation order, deleted ones flagged", _list("Message"), params=("id",)
+        )
+    },
+    "/api/messages/{id}": {"delete": _op("Soft-delete a message", MESSAGE_CHANGE, params=("id",))},
+    "/api/messages/{id}/restore": {
+        "post": _op("Restore a soft-deleted message", MESSAGE_CHANGE, params=("id",))
+    },
+}
+
+
+def document() -> dict[str, Any]:
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "DebugFlow API",
+            "version": "1.0.0",
+            "description": (
+                "Errors are JSON objects with an `error` string. Ids are UUIDs; "
+                "another user's resource answers 404 exactly like a missing one. "
+                "Unknown body fields are ignored."
+            ),
+        },
+        "paths": PATHS,
+        "components": {
+            "schemas": SCHEMAS,
+            "securitySchemes": {
+                "firebase": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"},
+                "cookie": {"type": "apiKey", "in": "cookie", "name": "debugflow_token"},
+            },
+        },
+    }
+
+
+@routes.get("/openapi.json")
+async def openapi(request: web.Request) -> web.Response:
+    return web.json_response(document())

@@ -1,0 +1,112 @@
+"""Debug sessions, their messages, and soft deletion of messages."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiohttp import web
+
+from handler import validation
+from handler.errors import bad_request, not_found
+from handler.keys import DATABASE, USER
+from handler.store import messages, projects, sessions
+
+routes = web.RouteTableDef()
+
+MAX_TITLE = 200
+
+
+@routes.get("/api/sessions")
+async def list_sessions(request: web.Request) -> web.Response:
+    pool = await request.app[DATABASE].pool()
+    return web.json_response(await sessions.list_for(pool, request[USER].id))
+
+
+async def _optional_json_object(request: web.Request) -> dict[str, Any]:
+    """POST /api/sessions may come with no body at all."""
+    if not (await request.read()).strip():
+        return {}
+    return await validation.json_object(request)
+
+
+@routes.post("/api/sessions")
+async def create_session(request: web.Request) -> web.Response:
+    body = await _optional_json_object(request)
+    project_id = validation.optional_uuid(body, "project_id")
+    pool = await request.app[DATABASE].pool()
+    session = await sessions.create(pool, request[USER].id, project_id)
+    if session is None:
+        raise not_found("Project")
+    return web.json_response(session, status=201)
+
+
+@routes.get("/api/sessions/{id}")
+async def get_session(request: web.Request) -> web.Response:
+    session_id = validation.path_uuid(request, "id", "session")
+    pool = await request.app[DATABASE].pool()
+    session = await sessions.get(pool, request[USER].id, session_id)
+    found = await sessions.messages(pool, request[USER].id, session_id) if session else None
+    if session is None or found is None:
+        raise not_found("Session")
+    return web.json_response({**session, "messages": found})
+
+
+@routes.get("/api/sessions/{id}/messages")
+async def list_messages(request: web.Request) -> web.Response:
+    session_id = validation.path_uuid(request, "id", "session")
+    found = await sessions.messages(
+        await request.app[DATABASE].pool(), request[USER].id, session_id
+    )
+    if found is None:
+        raise not_found("Session")
+    return web.json_response(found)
+
+
+@routes.patch("/api/sessions/{id}")
+async def update_session(request: web.Request) -> web.Response:
+    session_id = validation.path_uuid(request, "id", "session")
+    body = await validation.json_object(request)
+    changes: dict[str, Any] = {}
+    if "title" in body:
+        changes["title"] = validation.text(body, "title", max_length=MAX_TITLE).strip()
+    if "pinned" in body:
+        changes["pinned"] = validation.boolean(body, "pinned")
+    if "project_id" in body:
+        changes["project_id"] = validation.optional_uuid(body, "project_id")
+    if not changes:
+        raise bad_request("Give at least one of 'title', 'pinned', 'project_id'")
+    pool = await request.app[DATABASE].pool()
+    user_id = request[USER].id
+    if changes.get("project_id") and not await projects.get(pool, user_id, changes["project_id"]):
+        raise not_found("Project")
+    session = await sessions.update(pool, user_id, session_id, changes)
+    if session is None:
+        raise not_found("Session")
+    return web.json_response(session)
+
+
+@routes.delete("/api/sessions/{id}")
+async def delete_session(request: web.Request) -> web.Response:
+    session_id = validation.path_uuid(request, "id", "session")
+    if not await sessions.delete(await request.app[DATABASE].pool(), request[USER].id, session_id):
+        raise not_found("Session")
+    return web.json_response({"success": True})
+
+
+async def _set_deleted(request: web.Request, deleted: bool) -> web.Response:
+    message_id = validation.path_uuid(request, "id", "message")
+    pool = await request.app[DATABASE].pool()
+    message = await messages.set_deleted(pool, request[USER].id, message_id, deleted)
+    if message is None:
+        raise not_found("Message")
+    return web.json_response({"success": True, "message": message})
+
+
+@routes.delete("/api/messages/{id}")
+async def delete_message(request: web.Request) -> web.Response:
+    return await _set_deleted(request, True)
+
+
+@routes.post("/api/messages/{id}/restore")
+async def restore_message(request: web.Request) -> web.Response:
+    return await _set_deleted(request, False)

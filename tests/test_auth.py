@@ -1,0 +1,181 @@
+"""Firebase ID-token verification against a local certificate server with our own keys."""
+
+import time
+
+import aiohttp
+import pytest
+
+from handler.auth.certificates import CertificateCache
+from tests.standins.firebase import claims_for, encode
+
+
+async def _status(api, token: str) -> tuple[int, dict]:
+    resp = await api.call(
+        "GET", "/api/user/profile", uid=None, headers={"Authorization": f"Bearer {token}"}
+    )
+    return resp.status, await resp.json()
+
+
+async def test_valid_token_signs_the_user_in(api, db):
+    status, body = await _status(api, api.firebase.token("alice"))
+    assert status == 200, body
+    row = await db.fetchrow("SELECT * FROM users WHERE id = 'alice'")
+    assert row["email"] == "alice@example.com"
+    assert row["email_verified"] is True
+    assert row["sign_in_provider"] == "google.com"
+    assert (row["role"], row["status"], row["tier"]) == ("user", "active", "free")
+
+
+async def test_token_from_cookie(api):
+    token = api.firebase.token("alice")
+    resp = await api.call("GET", "/api/user/profile", uid=None, cookies={"debugflow_token": token})
+    assert resp.status == 200
+
+
+async def test_second_key_is_accepted(api, signing_keys):
+    status, _ = await _status(api, api.firebase.token("alice", key=signing_keys[1]))
+    assert status == 200
+
+
+def _tampered(token: str) -> str:
+    header, _, signature = token.split(".")
+    claims = claims_for("mallory")
+    forged = encode({}, claims, None).split(".")[1]
+    return f"{header}.{forged}.{signature}"
+
+
+@pytest.mark.parametrize(
+    ("case", "make_token", "message"),
+    [
+        (
+            "expired",
+            lambda f, k: f.token("a", exp=int(time.time()) - 600, iat=int(time.time()) - 4000),
+            "Token expired",
+        ),
+        (
+            "not yet valid",
+            lambda f, k: f.token("a", iat=int(time.time()) + 600, exp=int(time.time()) + 4000),
+            "Token not yet valid",
+        ),
+        ("wrong audience", lambda f, k: f.token("a", aud="other-project"), "wrong audience"),
+        (
+            "wrong issuer",
+            lambda f, k: f.token("a", iss="https://securetoken.google.com/other"),
+            "wrong issuer",
+        ),
+        (
+            "future auth_time",
+            lambda f, k: f.token("a", auth_time=int(time.time()) + 600),
+            "authenticated in the future",
+        ),
+        ("empty subject", lambda f, k: f.token("a", sub=""), "bad subject"),
+        (
+            "wrong key",
+            lambda f, k: encode({"alg": "RS256", "kid": "key-1"}, claims_for("a"), k[2]),
+            "Invalid token",
+        ),
+        ("unknown kid", lambda f, k: f.token("a", key=k[2]), "unknown signing key"),
+        ("tampered payload", lambda f, k: _tampered(f.token("a")), "Invalid token"),
+        (
+            "alg none",
+            lambda f, k: encode({"alg": "none"}, claims_for("a"), None),
+            "unsupported algorithm",
+        ),
+        (
+            "HS256",
+            lambda f, k: encode({"alg": "HS256", "kid": "key-1"}, claims_for("a"), k[0]),
+            "unsupported algorithm",
+        ),
+        ("garbage", lambda f, k: "not-a-token", "malformed"),
+        ("garbage segments", lambda f, k: "a.b.c", "malformed"),
+    ],
+)
+async def test_bad_tokens_get_401(api, signing_keys, case, make_token, message):
+    status, body = await _status(api, make_token(api.firebase, signing_keys))
+    assert status == 401, case
+    assert message in body["error"], (case, body)
+
+
+async def test_missing_token_is_401(api):
+    resp = await api.call("GET", "/api/sessions", uid=None)
+    assert resp.status == 401
+    assert await resp.json() == {"error": "Authentication required"}
+
+
+async def test_certificates_are_cached_not_fetched_per_request(api):
+    for _ in range(5):
+        assert (await _status(api, api.firebase.token("alice")))[0] == 200
+    assert api.firebase.fetches == 1
+
+
+async def test_unknown_kid_refreshes_the_certificates(firebase, signing_keys):
+    async with aiohttp.ClientSession() as http:
+        cache = CertificateCache(http, firebase.url, min_refresh=0)
+        assert await cache.get("key-1") == signing_keys[0].certificate_pem
+        firebase.keys.append(signing_keys[2])  # Google publishes a new key
+        assert await cache.get("rogue") == signing_keys[2].certificate_pem
+        assert firebase.fetches == 2
+
+
+async def test_made_up_kids_cannot_force_refetches(api, signing_keys):
+    # Within the refresh floor, unknown key ids are refused without asking Google again.
+    for _ in range(3):
+        assert (await _status(api, api.firebase.token("alice", key=signing_keys[2])))[0] == 401
+    assert (await _status(api, api.firebase.token("alice")))[0] == 200
+    assert api.firebase.fetches == 1
+
+
+async def test_expired_cache_is_refreshed(make_api):
+    api = await make_api()
+    api.firebase.max_age = 0
+    for _ in range(2):
+        assert (await _status(api, api.firebase.token("alice")))[0] == 200
+    assert api.firebase.fetches == 2
+
+
+async def test_emulator_tokens_only_in_emulator_mode(make_api):
+    unsigned = encode({"alg": "none", "typ": "JWT"}, claims_for("emu"), None)
+    normal = await make_api()
+    assert (await _status(normal, unsigned))[0] == 401
+    emulated = await make_api(firebase_auth_emulator_host="127.0.0.1:9099")
+    assert (await _status(emulated, unsigned))[0] == 200
+
+
+async def test_unconfigured_project_refuses_tokens(make_api):
+    api = await make_api(firebase_project_id=None)
+    status, body = await _status(api, api.firebase.token("alice"))
+    assert status == 401
+    assert "not configured" in body["error"]
+
+
+async def test_certificate_outage_is_503(make_api):
+    api = await make_api(firebase_certs_url="http://127.0.0.1:1/certs")
+    status, body = await _status(api, api.firebase.token("alice"))
+    assert status == 503
+    assert "error" in body
+
+
+async def test_banned_and_blocked_users_get_403(api, db):
+    assert (await _status(api, api.firebase.token("bob")))[0] == 200
+    await db.execute("UPDATE users SET status = 'banned' WHERE id = 'bob'")
+    assert (await _status(api, api.firebase.token("bob")))[0] == 403
+    await db.execute(
+        "UPDATE users SET status = 'blocked', blocked_until = now() + interval '1 hour' "
+        "WHERE id = 'bob'"
+    )
+    status, body = await _status(api, api.firebase.token("bob"))
+    assert status == 403 and "blocked until" in body["error"]
+    await db.execute(
+        "UPDATE users SET blocked_until = now() - interval '1 minute' WHERE id = 'bob'"
+    )
+    assert (await _status(api, api.firebase.token("bob")))[0] == 200
+
+
+async def test_profile_is_updated_only_when_the_token_changes(api, db):
+    await _status(api, api.firebase.token("alice"))
+    first = await db.fetchval("SELECT updated_at FROM users WHERE id = 'alice'")
+    await _status(api, api.firebase.token("alice"))
+    assert await db.fetchval("SELECT updated_at FROM users WHERE id = 'alice'") == first
+    await _status(api, api.firebase.token("alice", email="new@example.com"))
+    row = await db.fetchrow("SELECT email, updated_at FROM users WHERE id = 'alice'")
+    assert row["email"] == "new@example.com" and row["updated_at"] > first
