@@ -12,14 +12,19 @@ from handler import middlewares
 from handler.auth.certificates import CertificateCache
 from handler.auth.tokens import TokenVerifier
 from handler.auth.users import authenticate
+from handler.background import BackgroundTasks
+from handler.chat.services import make_services
 from handler.db.pool import Database
-from handler.keys import DATABASE, HTTP, SETTINGS, STARTED_AT, TOKEN_VERIFIER
-from handler.routes import openapi, ops, projects, sessions, users
+from handler.keys import BACKGROUND, CHAT, DATABASE, HTTP, SETTINGS, STARTED_AT, TOKEN_VERIFIER
+from handler.routes import chat, openapi, ops, projects, sessions, users
 from handler.settings import Settings
 
+# How long shutdown waits for summaries and index writes still running.
+SHUTDOWN_DRAIN_SECONDS = 10.0
 
-async def _http_client(app: web.Application) -> AsyncIterator[None]:
-    """One outbound HTTP client per application, closed at shutdown."""
+
+async def _clients(app: web.Application) -> AsyncIterator[None]:
+    """One outbound HTTP client and the services built on it, closed at shutdown."""
     settings = app[SETTINGS]
     app[HTTP] = aiohttp.ClientSession(raise_for_status=False)
     app[TOKEN_VERIFIER] = TokenVerifier(
@@ -27,7 +32,10 @@ async def _http_client(app: web.Application) -> AsyncIterator[None]:
         CertificateCache(app[HTTP], settings.firebase_certs_url),
         emulator=settings.firebase_auth_emulator_host is not None,
     )
+    app[CHAT] = make_services(settings, app[DATABASE], app[HTTP], app[BACKGROUND])
     yield
+    await app[BACKGROUND].drain(SHUTDOWN_DRAIN_SECONDS)
+    await app[CHAT].index.close()
     await app[HTTP].close()
 
 
@@ -45,7 +53,8 @@ def create_app(settings: Settings) -> web.Application:
     app[STARTED_AT] = time.monotonic()
     # The pool object exists from the start; it connects on first use.
     app[DATABASE] = Database(settings)
-    app.cleanup_ctx.extend([_http_client, _database])
-    for module in (ops, openapi, users, projects, sessions):
+    app[BACKGROUND] = BackgroundTasks()
+    app.cleanup_ctx.extend([_database, _clients])
+    for module in (ops, openapi, users, projects, sessions, chat):
         app.add_routes(module.routes)
     return app

@@ -7,6 +7,8 @@ from aiohttp import web
 
 from handler.auth.identity import User
 from handler.auth.tokens import TokenVerifier
+from handler.background import BackgroundTasks
+from handler.chat.services import ChatServices
 from handler.db.pool import Database
 from handler.settings import Settings
 
@@ -15,6 +17,8 @@ DATABASE = web.AppKey("database", Database)
 HTTP = web.AppKey("http", aiohttp.ClientSession)
 STARTED_AT = web.AppKey("started_at", float)
 TOKEN_VERIFIER = web.AppKey("token_verifier", TokenVerifier)
+BACKGROUND = web.AppKey("background", BackgroundTasks)
+CHAT = web.AppKey("chat", ChatServices)
 
 REQUEST_ID = web.RequestKey("request_id", str)
 USER = web.RequestKey("user", User)

@@ -21,6 +21,7 @@ from aiohttp.test_utils import TestClient, TestServer
 from handler.app import create_app
 from handler.db.migrate import migrate
 from handler.settings import Settings
+from tests.standins import huggingface as hf
 from tests.standins.firebase import PROJECT_ID, FirebaseCertificates, SigningKey, make_key
 
 TEMPLATE_DB = "debugflow_template"
@@ -202,3 +203,30 @@ async def make_api(make_client, api_settings, firebase) -> Callable[..., Awaitab
 @pytest.fixture
 async def api(make_api) -> Api:
     return await make_api()
+
+
+@pytest.fixture
+async def huggingface(make_client) -> hf.HuggingFace:
+    upstream = hf.HuggingFace()
+    server = await make_client(upstream.app())
+    upstream.url = str(server.make_url("")).rstrip("/")
+    return upstream
+
+
+@pytest.fixture
+async def make_chat_api(make_api, huggingface) -> Callable[..., Awaitable[Api]]:
+    """The full app with its model and embeddings pointed at the HuggingFace stand-in."""
+
+    async def make(**overrides: Any) -> Api:
+        overrides.setdefault("hf_api_key", hf.API_KEY)
+        overrides.setdefault("hf_base_url", huggingface.url)
+        overrides.setdefault("hf_model", hf.MAIN_MODEL)
+        overrides.setdefault("hf_fast_model", hf.FAST_MODEL)
+        return await make_api(**overrides)
+
+    return make
+
+
+@pytest.fixture
+async def chat_api(make_chat_api) -> Api:
+    return await make_chat_api()

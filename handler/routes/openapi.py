@@ -139,6 +139,41 @@ NAME = _obj(["name"], name={"type": "string", "minLength": 1, "maxLength": 200})
 SESSION_WITH_MESSAGES = {"allOf": [_ref("Session"), _obj(["messages"], messages=_list("Message"))]}
 MESSAGE_CHANGE = _obj(["success", "message"], success={"const": True}, message=_ref("Message"))
 
+
+def _chat_operation() -> dict[str, Any]:
+    operation = _op(
+        "Answer a message as server-sent events",
+        body=_obj(
+            ["sessionId"],
+            sessionId=UUID,
+            message={"type": "string", "maxLength": 32000},
+            parentId=UUID,
+            skipUserMessage=BOOL,
+            isContinuation=BOOL,
+        ),
+        errors=(429,),
+    )
+    operation["description"] = (
+        "`message` is required unless `skipUserMessage` (regenerate the answer to "
+        "the user message `parentId`) or `isContinuation` (append to the assistant "
+        "message `parentId`) is true. Events, each `data: <json>`: "
+        '`{"status":"connecting","model":...}`, then `{"error"}` and the end if the '
+        'session is not the caller\'s; `{"userMessageId"}`, `{"messageId"}`, '
+        '`{"status":"building_context"}`, `{"sources":[...]}` when there are any, '
+        '`{"content"}` deltas, `{"title"}` when the session gets its title, and '
+        '`[DONE]` last. A failure after the stream started sends `{"error"}` and '
+        "ends it; what was generated is kept. `: keep-alive` comments may appear."
+    )
+    operation["responses"]["200"] = {
+        "description": "The answer as server-sent events",
+        "content": {"text/event-stream": {"schema": {"type": "string"}}},
+    }
+    return operation
+
+
+CHAT_OPERATION = _chat_operation()
+
+
 PATHS: dict[str, dict[str, Any]] = {
     "/health": {
         "get": _op(
@@ -267,6 +302,7 @@ PATHS: dict[str, dict[str, Any]] = {
         )
     },
     "/api/messages/{id}": {"delete": _op("Soft-delete a message", MESSAGE_CHANGE, params=("id",))},
+    "/api/chat": {"post": CHAT_OPERATION},
     "/api/messages/{id}/restore": {
         "post": _op("Restore a soft-deleted message", MESSAGE_CHANGE, params=("id",))
     },

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import logging
+
 from aiohttp import web
 
 from handler import validation
-from handler.errors import not_found
-from handler.keys import DATABASE, USER
+from handler.errors import ApiError, not_found
+from handler.keys import CHAT, DATABASE, USER
 from handler.store import sessions, users
 
+log = logging.getLogger(__name__)
 routes = web.RouteTableDef()
 
 MAX_INSTRUCTIONS = 10_000
@@ -83,5 +86,12 @@ async def delete_history(request: web.Request) -> web.Response:
 
 @routes.delete("/api/user/account")
 async def delete_account(request: web.Request) -> web.Response:
-    await users.delete_account(await request.app[DATABASE].pool(), request[USER].id)
+    """Vectors first: if the index cannot be reached, nothing is deleted and the user retries."""
+    user_id = request[USER].id
+    try:
+        await request.app[CHAT].index.delete_user(user_id)
+    except Exception:
+        log.exception("could not delete the user's vectors")
+        raise ApiError(503, "Could not delete your data right now; try again shortly") from None
+    await users.delete_account(await request.app[DATABASE].pool(), user_id)
     return web.json_response({"success": True})

@@ -1,0 +1,1 @@
+"""POST /api/chat: context assembly, model streaming, retrieval and persistence."""

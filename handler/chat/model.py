@@ -1,0 +1,148 @@
+"""Chat models: HuggingFace's OpenAI-compatible router, and the offline stand-in.
+
+Both stream text deltas. Failures raise `ModelError` with a message that is
+safe to show the user; upstream bodies go to the log (truncated), the API key
+never does.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import re
+from collections.abc import AsyncIterator
+from typing import Any, Protocol
+
+import aiohttp
+
+from handler.chat import sse
+from handler.settings import Settings
+
+log = logging.getLogger(__name__)
+
+Messages = list[dict[str, str]]
+
+
+class ModelError(Exception):
+    """The model could not answer; the message is for the user."""
+
+
+class ChatModel(Protocol):
+    name: str
+
+    def stream(self, messages: Messages, *, fast: bool = False) -> AsyncIterator[str]: ...
+
+
+async def complete(model: ChatModel, messages: Messages, *, fast: bool = True) -> str:
+    """The whole answer of a (short) request, such as a title."""
+    return "".join([delta async for delta in model.stream(messages, fast=fast)])
+
+
+_STATUS_MESSAGES = {
+    401: "The model service rejected the server's credentials",
+    403: "The model service refused access to the model",
+    404: "The configured model was not found",
+    429: "The model service is busy (rate limited); try again shortly",
+}
+
+
+class HuggingFaceModel:
+    def __init__(self, http: aiohttp.ClientSession, settings: Settings) -> None:
+        self._http = http
+        self._url = f"{settings.hf_base_url}/v1/chat/completions"
+        self._headers = {"Authorization": f"Bearer {settings.hf_api_key}"}
+        self._models = (settings.hf_model, settings.hf_fast_model)
+        self._timeout = aiohttp.ClientTimeout(
+            total=None,
+            sock_connect=settings.hf_connect_timeout,
+            sock_read=settings.hf_read_timeout,
+        )
+        self.name = settings.hf_model
+
+    async def stream(self, messages: Messages, *, fast: bool = False) -> AsyncIterator[str]:
+        payload = {
+            "model": self._models[1] if fast else self._models[0],
+            "messages": messages,
+            "stream": True,
+            "max_tokens": 64 if fast else 2048,
+        }
+        try:
+            async with self._http.post(
+                self._url, json=payload, headers=self._headers, timeout=self._timeout
+            ) as resp:
+                if resp.status != 200:
+                    raise ModelError(await _describe_failure(resp))
+                async for data in sse.parse(resp.content.iter_any()):
+                    if data == sse.DONE:
+                        return
+                    for delta in _deltas(data):
+                        yield delta
+        except TimeoutError:
+            raise ModelError("The model did not answer in time") from None
+        except aiohttp.ClientError as exc:
+            log.warning("model connection failed", extra={"error_type": type(exc).__name__})
+            raise ModelError("Lost the connection to the model service") from None
+
+
+def _deltas(data: str) -> list[str]:
+    try:
+        chunk = json.loads(data)
+    except ValueError:
+        log.warning("model sent malformed data", extra={"data": data[:200]})
+        raise ModelError("The model service sent a malformed answer") from None
+    if not isinstance(chunk, dict):
+        raise ModelError("The model service sent a malformed answer")
+    if "error" in chunk:
+        log.warning("model reported an error", extra={"upstream": str(chunk["error"])[:500]})
+        raise ModelError(f"The model failed mid-answer: {_error_text(chunk['error'])}")
+    deltas = []
+    for choice in chunk.get("choices") or []:
+        content = (choice.get("delta") or {}).get("content") if isinstance(choice, dict) else None
+        if isinstance(content, str) and content:
+            deltas.append(content)
+    return deltas
+
+
+def _error_text(error: Any) -> str:
+    if isinstance(error, dict):
+        error = error.get("message") or error.get("error") or "unknown error"
+    return str(error)[:200]
+
+
+async def _describe_failure(resp: aiohttp.ClientResponse) -> str:
+    text = (await resp.text(errors="replace"))[:500]
+    try:
+        detail = _error_text(json.loads(text).get("error", text))
+    except (ValueError, AttributeError):
+        detail = text
+    log.warning("model request failed", extra={"status": resp.status, "upstream": detail})
+    if resp.status in _STATUS_MESSAGES:
+        return _STATUS_MESSAGES[resp.status]
+    return f"The model service failed (HTTP {resp.status})"
+
+
+class OfflineModel:
+    """A local generator for development without an account: plainly not AI output."""
+
+    name = "offline"
+
+    def __init__(self, delay: float = 0.03) -> None:
+        self._delay = delay
+
+    async def stream(self, messages: Messages, *, fast: bool = False) -> AsyncIterator[str]:
+        asked = next((m["content"] for m in reversed(messages) if m["role"] == "user"), "")
+        asked = " ".join(asked.split())
+        if fast:
+            text = " ".join(asked.split()[:6]) or "Offline session"
+        else:
+            excerpt = asked if len(asked) <= 160 else asked[:157] + "..."
+            text = (
+                "[Offline model] This reply was generated locally because no "
+                "HUGGINGFACE_API_KEY is set; it is not an AI answer.\n\n"
+                f"You wrote: \u201c{excerpt}\u201d\n\n"
+                "Set HUGGINGFACE_API_KEY to get real answers."
+            )
+        for word in re.findall(r"\S+\s*|\s+", text):
+            await asyncio.sleep(self._delay)
+            yield word

@@ -1,0 +1,87 @@
+"""The vector index on Pinecone, through the official SDK's asyncio client.
+
+Imported only when PINECONE_API_KEY is set. Metadata carries what the
+pgvector table has as columns; filters keep users apart.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from handler.chat.index import KNOWN_LOG, SESSION_SUMMARY, Document, Match
+
+NO_PROJECT = "none"  # Pinecone metadata cannot hold null
+
+
+class PineconeIndex:
+    def __init__(self, api_key: str, host: str) -> None:
+        from pinecone import AsyncIndex
+
+        self._index = AsyncIndex(host=host, api_key=api_key, timeout=10.0)
+
+    async def close(self) -> None:
+        await self._index.close()
+
+    async def upsert(self, document: Document, vector: list[float]) -> None:
+        metadata = {
+            "kind": document.kind,
+            "title": document.title,
+            "content": document.content,
+            "user_id": document.user_id or "",
+            "project_id": str(document.project_id) if document.project_id else NO_PROJECT,
+            "session_id": str(document.session_id) if document.session_id else "",
+        }
+        if document.url:
+            metadata["url"] = document.url
+        await self._index.upsert(
+            vectors=[{"id": document.id, "values": vector, "metadata": metadata}]
+        )
+
+    async def _query(self, vector: list[float], top_k: int, where: dict[str, Any]) -> list[Match]:
+        result = await self._index.query(
+            vector=vector, top_k=top_k, filter=where, include_metadata=True
+        )
+        return [_match(m) for m in result.matches]
+
+    async def summaries(
+        self,
+        vector: list[float],
+        *,
+        user_id: str,
+        project_id: uuid.UUID | None,
+        exclude_session: uuid.UUID,
+        top_k: int,
+    ) -> list[Match]:
+        where = {
+            "kind": {"$eq": SESSION_SUMMARY},
+            "user_id": {"$eq": user_id},
+            "project_id": {"$eq": str(project_id) if project_id else NO_PROJECT},
+            "session_id": {"$ne": str(exclude_session)},
+        }
+        return await self._query(vector, top_k, where)
+
+    async def known_logs(self, vector: list[float], *, top_k: int) -> list[Match]:
+        return await self._query(vector, top_k, {"kind": {"$eq": KNOWN_LOG}})
+
+    async def delete_user(self, user_id: str) -> None:
+        await self._index.delete(filter={"user_id": {"$eq": user_id}})
+
+
+def _match(match: Any) -> Match:
+    meta = dict(match.metadata or {})
+    project = meta.get("project_id")
+    session = meta.get("session_id")
+    return Match(
+        Document(
+            id=match.id,
+            kind=meta.get("kind", KNOWN_LOG),
+            title=meta.get("title", ""),
+            content=meta.get("content", ""),
+            url=meta.get("url"),
+            user_id=meta.get("user_id") or None,
+            project_id=uuid.UUID(project) if project and project != NO_PROJECT else None,
+            session_id=uuid.UUID(session) if session else None,
+        ),
+        float(match.score),
+    )

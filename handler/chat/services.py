@@ -1,0 +1,55 @@
+"""What a chat turn talks to, chosen once per application from the settings."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import aiohttp
+
+from handler.background import BackgroundTasks
+from handler.chat.embeddings import Embedder, HashingEmbedder, HuggingFaceEmbedder
+from handler.chat.index import PgVectorIndex, VectorIndex
+from handler.chat.model import ChatModel, HuggingFaceModel, OfflineModel
+from handler.db.pool import Database
+from handler.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class ChatServices:
+    settings: Settings
+    database: Database
+    model: ChatModel
+    embedder: Embedder
+    index: VectorIndex
+    background: BackgroundTasks
+
+
+def make_services(
+    settings: Settings,
+    database: Database,
+    http: aiohttp.ClientSession,
+    background: BackgroundTasks,
+) -> ChatServices:
+    model: ChatModel
+    embedder: Embedder
+    if settings.hf_api_key:
+        model = HuggingFaceModel(http, settings)
+        embedder = HuggingFaceEmbedder(http, settings)
+    else:
+        log.warning(
+            "OFFLINE MODEL: no HUGGINGFACE_API_KEY is set; chat answers are generated "
+            "locally, labelled [Offline model], and are not AI output"
+        )
+        model = OfflineModel()
+        embedder = HashingEmbedder()
+    index: VectorIndex
+    if settings.pinecone_api_key and settings.pinecone_index_host:
+        from handler.chat.pinecone_index import PineconeIndex
+
+        index = PineconeIndex(settings.pinecone_api_key, settings.pinecone_index_host)
+    else:
+        index = PgVectorIndex(database)
+    return ChatServices(settings, database, model, embedder, index, background)
