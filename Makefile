@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 TERRAFORM ?= terraform
 
-.PHONY: dev test lint fmt clean
+.PHONY: dev emulate test lint fmt clean
 
 $(VENV)/.dev: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -19,6 +19,10 @@ $(VENV)/.test: $(VENV)/.dev
 ## dev: run the service on http://127.0.0.1:8080 (embedded PostgreSQL, offline model by default)
 dev: $(VENV)/.dev
 	$(PY) -m handler serve
+
+## emulate: run the function under the local Lambda emulator on http://127.0.0.1:9000
+emulate: $(VENV)/.dev
+	$(PY) -m handler.lambda_runtime.emulator --task-root . --port 9000
 
 ## test: every test: service, runtime, package and Terraform plans
 test: $(VENV)/.test

@@ -17,7 +17,7 @@ log = logging.getLogger("handler")
 def _serve(settings: Settings) -> None:
     from aiohttp import web
 
-    from handler.app import create_app
+    from handler.app import build_app
 
     if not settings.database_url:
         from handler.db import embedded
@@ -29,7 +29,7 @@ def _serve(settings: Settings) -> None:
         )
         settings = dataclasses.replace(settings, database_url=url, migrate_on_start=True)
     log.info("serving", extra={"url": f"http://{settings.host}:{settings.port}"})
-    web.run_app(create_app(settings), host=settings.host, port=settings.port, print=None)
+    web.run_app(build_app(settings), host=settings.host, port=settings.port, print=None)
 
 
 async def _migrate(settings: Settings) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import time
 from collections.abc import AsyncIterator
 
@@ -55,6 +56,14 @@ def create_app(settings: Settings) -> web.Application:
     app[DATABASE] = Database(settings)
     app[BACKGROUND] = BackgroundTasks()
     app.cleanup_ctx.extend([_database, _clients])
+    app.on_response_prepare.append(middlewares.mark_started)
     for module in (ops, openapi, users, projects, sessions, chat):
         app.add_routes(module.routes)
     return app
+
+
+def build_app(settings: Settings) -> web.Application:
+    """The app from the factory APP_FACTORY names (create_app unless a test serves its own)."""
+    module_name, _, function = settings.app_factory.partition(":")
+    factory = getattr(importlib.import_module(module_name), function)
+    return factory(settings)

@@ -22,5 +22,7 @@ CHAT = web.AppKey("chat", ChatServices)
 
 REQUEST_ID = web.RequestKey("request_id", str)
 USER = web.RequestKey("user", User)
+# Set when the response's headers went out; after that no error response is possible.
+RESPONSE_STARTED = web.RequestKey("response_started", bool)
 # Epoch milliseconds after which Lambda kills the invocation (unset locally).
 DEADLINE_MS = web.RequestKey("deadline_ms", int)

@@ -11,7 +11,7 @@ from aiohttp import web
 from aiohttp.typedefs import Handler
 
 from handler.errors import ApiError, json_error
-from handler.keys import REQUEST_ID, SETTINGS
+from handler.keys import REQUEST_ID, RESPONSE_STARTED, SETTINGS
 
 log = logging.getLogger("handler.access")
 
@@ -82,24 +82,36 @@ async def cors(request: web.Request, handler: Handler) -> web.StreamResponse:
 
 @web.middleware
 async def errors(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Every failure becomes the contract's `{"error": ...}` JSON, without internals."""
+    """Every failure becomes the contract's `{"error": ...}` JSON, without internals.
+
+    Once a response has started (a stream), it is too late for another one:
+    the failure is re-raised to whoever sent the first bytes (the server
+    drops the connection; the Lambda runtime reports it in the trailers).
+    """
     limit = request.app[SETTINGS].max_body_bytes
     try:
         if request.content_length is not None and request.content_length > limit:
             raise web.HTTPRequestEntityTooLarge(limit, request.content_length)
         return await handler(request)
-    except ApiError as exc:
-        return exc.response()
-    except web.HTTPException as exc:
-        if exc.status < 400:
-            raise
-        message = _MESSAGES.get(exc.status, exc.reason)
-        if exc.status == 413:
-            message = f"Request body too large (limit {limit} bytes)"
-        headers = {"Allow": exc.headers["Allow"]} if "Allow" in exc.headers else None
-        return json_error(exc.status, message, headers=headers)
     except asyncio.CancelledError:
         raise
-    except Exception:
+    except Exception as exc:
+        if request.get(RESPONSE_STARTED):
+            raise
+        if isinstance(exc, ApiError):
+            return exc.response()
+        if isinstance(exc, web.HTTPException) and exc.status >= 400:
+            message = _MESSAGES.get(exc.status, exc.reason)
+            if exc.status == 413:
+                message = f"Request body too large (limit {limit} bytes)"
+            headers = {"Allow": exc.headers["Allow"]} if "Allow" in exc.headers else None
+            return json_error(exc.status, message, headers=headers)
+        if isinstance(exc, web.HTTPException):
+            raise
         log.exception("unhandled error", extra={"request_id": request.get(REQUEST_ID)})
         return json_error(500, "Internal server error")
+
+
+async def mark_started(request: web.BaseRequest, response: web.StreamResponse) -> None:
+    """on_response_prepare: remember that this request's response has begun."""
+    request[RESPONSE_STARTED] = True

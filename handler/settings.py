@@ -127,6 +127,13 @@ def _url(raw: str) -> str:
     return value
 
 
+def _factory(raw: str) -> str:
+    module, sep, function = raw.strip().partition(":")
+    if not (sep and module and function.isidentifier()):
+        raise ValueError("expected module:function, e.g. handler.app:create_app")
+    return raw.strip()
+
+
 def _setting(env: str, parse: Callable[[str], Any], default: Any, doc: str) -> Any:
     return field(default=default, metadata={"env": env, "parse": parse, "doc": doc})
 
@@ -238,6 +245,12 @@ class Settings:
         _positive_int,
         6000,
         "Prompt budget in tokens (4 characters each).",
+    )
+    app_factory: str = _setting(
+        "APP_FACTORY",
+        _factory,
+        "handler.app:create_app",
+        "module:function building the aiohttp app from the settings.",
     )
     invoke_mode: str = _setting(
         "LAMBDA_INVOKE_MODE",

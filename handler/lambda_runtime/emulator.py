@@ -1,0 +1,406 @@
+"""A local Lambda for tests and `make emulate`: Runtime API server + Function URL front.
+
+The function runs in its own process, started as Lambda starts it: the exec
+wrapper, given an interpreter and the stock bootstrap's path, in the task root,
+with Lambda's environment. The front turns each HTTP request into a payload
+v2.0 event (cookies in both places, as real captures have them), and streams
+the function's response back as its chunks arrive.
+
+Run: python -m handler.lambda_runtime.emulator --task-root DIR [--port 9000]
+(development only; the package build leaves this module out).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import base64
+import contextlib
+import json
+import logging
+import os
+import sys
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+
+log = logging.getLogger("handler.lambda_runtime.emulator")
+
+PREFIX = "/2018-06-01/runtime"
+DELIMITER = b"\0" * 8
+WRAPPER = "handler/lambda_runtime/exec-wrapper"
+TEXT_TYPES = ("text/", "application/json", "application/x-www-form-urlencoded")
+
+
+@dataclass
+class Invocation:
+    request_id: str
+    event: bytes
+    deadline_ms: int
+    # The response as it arrives: its start, then body chunks, then None.
+    start: asyncio.Future[dict[str, Any]] = field(
+        default_factory=lambda: asyncio.get_running_loop().create_future()
+    )
+    body: asyncio.Queue[bytes | None] = field(default_factory=asyncio.Queue)
+    trailer_error: dict[str, str] | None = None
+    done: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def fail(self, error: dict[str, Any]) -> None:
+        if not self.start.done():
+            self.start.set_result({"error": error})
+        self.body.put_nowait(None)
+        self.done.set()
+
+
+@dataclass
+class Emulator:
+    task_root: Path
+    environment: dict[str, str]
+    timeout: float = 60.0
+    python: str = sys.executable
+    invoke_mode: str = "RESPONSE_STREAM"
+    init_errors: list[dict[str, Any]] = field(default_factory=list)
+    invocation_errors: list[dict[str, Any]] = field(default_factory=list)
+    process_started_at: float | None = None
+    process: asyncio.subprocess.Process | None = None
+    _queue: asyncio.Queue[Invocation] = field(default_factory=asyncio.Queue)
+    _active: dict[str, Invocation] = field(default_factory=dict)
+    _server: asyncio.Server | None = None
+    _connections: dict[asyncio.Task[None], asyncio.StreamWriter] = field(default_factory=dict)
+    runtime_api: str = ""
+
+    # --- lifecycle -----------------------------------------------------------
+    async def start(self) -> None:
+        self._server = await asyncio.start_server(self._connection, "127.0.0.1", 0)
+        port = self._server.sockets[0].getsockname()[1]
+        self.runtime_api = f"127.0.0.1:{port}"
+
+    async def close(self) -> None:
+        await self.stop_function()
+        if self._server is not None:
+            self._server.close()
+            for task, writer in list(self._connections.items()):
+                writer.close()
+                task.cancel()
+            await self._server.wait_closed()
+
+    async def start_function(self) -> None:
+        """Start the function process as Lambda does, if it is not running."""
+        if self.process is not None and self.process.returncode is None:
+            return
+        wrapper = str(self.task_root / WRAPPER)
+        env = {
+            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+            "LANG": "C.UTF-8",
+            "TZ": ":UTC",
+            **self.environment,
+            "AWS_LAMBDA_RUNTIME_API": self.runtime_api,
+            "LAMBDA_TASK_ROOT": str(self.task_root),
+            "LAMBDA_RUNTIME_DIR": "/var/runtime",
+            "AWS_LAMBDA_EXEC_WRAPPER": wrapper,
+            "_HANDLER": "handler.lambda_runtime",
+            "AWS_LAMBDA_FUNCTION_NAME": "debugflow-emulated",
+            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "512",
+            "AWS_REGION": self.environment.get("AWS_REGION", "us-east-1"),
+            "LAMBDA_INVOKE_MODE": self.invoke_mode,
+        }
+        self.process_started_at = time.monotonic()
+        self.process = await asyncio.create_subprocess_exec(
+            wrapper,
+            self.python,
+            "-u",
+            "/var/runtime/bootstrap.py",
+            cwd=self.task_root,
+            env=env,
+        )
+        asyncio.get_running_loop().create_task(self._watch(self.process))
+
+    async def stop_function(self) -> None:
+        if self.process is not None and self.process.returncode is None:
+            self.process.kill()
+            await self.process.wait()
+
+    async def _watch(self, process: asyncio.subprocess.Process) -> None:
+        await process.wait()
+        for invocation in list(self._active.values()):
+            invocation.fail(
+                {"errorType": "Runtime.ExitError", "errorMessage": f"exit {process.returncode}"}
+            )
+        self._active.clear()
+
+    # --- invoking --------------------------------------------------------------
+    async def invoke(self, event: dict[str, Any]) -> Invocation:
+        invocation = Invocation(
+            request_id=str(uuid.uuid4()),
+            event=json.dumps(event).encode(),
+            deadline_ms=int((time.time() + self.timeout) * 1000),
+        )
+        await self.start_function()
+        self._queue.put_nowait(invocation)
+        asyncio.get_running_loop().create_task(self._enforce_timeout(invocation))
+        return invocation
+
+    async def _enforce_timeout(self, invocation: Invocation) -> None:
+        try:
+            await asyncio.wait_for(invocation.done.wait(), self.timeout)
+        except TimeoutError:
+            invocation.fail({"errorType": "Sandbox.Timedout", "errorMessage": "Task timed out"})
+            await self.stop_function()  # Lambda stops a function that overruns
+
+    # --- the Runtime API ---------------------------------------------------------
+    async def _connection(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter):
+        task = asyncio.current_task()
+        assert task is not None
+        self._connections[task] = writer
+        try:
+            while True:
+                request_line = await reader.readline()
+                if not request_line:
+                    return
+                method, target, _ = request_line.decode("latin-1").split(" ", 2)
+                headers = await _read_headers(reader)
+                await self._route(method, target, headers, reader, writer)
+        except (ConnectionError, asyncio.IncompleteReadError):
+            return
+        except asyncio.CancelledError:
+            return  # the emulator is closing; asyncio's stream callback must not see this
+        finally:
+            self._connections.pop(task, None)
+            writer.close()
+
+    async def _route(self, method, target, headers, reader, writer) -> None:
+        parts = target.removeprefix(PREFIX).strip("/").split("/")
+        if method == "GET" and parts == ["invocation", "next"]:
+            invocation = await self._queue.get()
+            self._active[invocation.request_id] = invocation
+            _answer(
+                writer,
+                200,
+                invocation.event,
+                {
+                    "Lambda-Runtime-Aws-Request-Id": invocation.request_id,
+                    "Lambda-Runtime-Deadline-Ms": str(invocation.deadline_ms),
+                    "Lambda-Runtime-Invoked-Function-Arn": (
+                        "arn:aws:lambda:us-east-1:123456789012:function:debugflow-emulated"
+                    ),
+                    "Lambda-Runtime-Trace-Id": _trace_id(),
+                    "Content-Type": "application/json",
+                },
+            )
+        elif method == "POST" and parts == ["init", "error"]:
+            self.init_errors.append(json.loads(await _read_body(reader, headers)))
+            failed = list(self._active.values())
+            while not self._queue.empty():
+                failed.append(self._queue.get_nowait())
+            for invocation in failed:
+                invocation.fail({"errorType": "Runtime.InitError", "errorMessage": "init failed"})
+            _answer(writer, 202, b'{"status":"OK"}')
+        elif method == "POST" and len(parts) == 3 and parts[0] == "invocation":
+            invocation = self._active.pop(parts[1], None)
+            if invocation is None:
+                await _read_body(reader, headers)
+                _answer(writer, 400, b'{"errorType":"InvalidRequestID"}')
+                return
+            if parts[2] == "error":
+                error = json.loads(await _read_body(reader, headers))
+                self.invocation_errors.append(error)
+                invocation.fail(error)
+            elif headers.get("lambda-runtime-function-response-mode") == "streaming":
+                await _read_stream(reader, invocation)
+            else:
+                result = json.loads(await _read_body(reader, headers))
+                invocation.start.set_result({"result": result})
+                invocation.body.put_nowait(None)
+                invocation.done.set()
+            _answer(writer, 202, b'{"status":"OK"}')
+        else:
+            await _read_body(reader, headers)
+            _answer(writer, 404, b'{"errorType":"NotFound"}')
+
+    # --- the Function URL --------------------------------------------------------
+    def front(self) -> web.Application:
+        app = web.Application(client_max_size=6 * 1024 * 1024)
+        app.router.add_route("*", "/{tail:.*}", self._url_request)
+        return app
+
+    async def _url_request(self, request: web.Request) -> web.StreamResponse:
+        invocation = await self.invoke(await function_url_event(request))
+        start = await invocation.start
+        if "error" in start:
+            return web.json_response({"Message": "Internal Server Error"}, status=502)
+        if "result" in start:
+            return _buffered_response(start["result"])
+        response = web.StreamResponse(status=start["statusCode"])
+        for name, value in (start.get("headers") or {}).items():
+            response.headers[name] = value
+        for cookie in start.get("cookies") or []:
+            response.headers.add("Set-Cookie", cookie)
+        await response.prepare(request)
+        while (chunk := await invocation.body.get()) is not None:
+            await response.write(chunk)
+        if invocation.trailer_error is not None:
+            log.error("function failed mid-stream", extra=invocation.trailer_error)
+            if request.transport is not None:
+                request.transport.close()  # like AWS: the stream just stops
+            return response
+        await response.write_eof()
+        return response
+
+
+async def _read_headers(reader: asyncio.StreamReader) -> dict[str, str]:
+    headers: dict[str, str] = {}
+    while (line := await reader.readline()) not in (b"\r\n", b"\n", b""):
+        name, _, value = line.decode("latin-1").partition(":")
+        headers[name.strip().lower()] = value.strip()
+    return headers
+
+
+async def _read_body(reader: asyncio.StreamReader, headers: dict[str, str]) -> bytes:
+    return await reader.readexactly(int(headers.get("content-length", "0")))
+
+
+async def _read_stream(reader: asyncio.StreamReader, invocation: Invocation) -> None:
+    """A chunked streamed response: prelude, 8 NULs, body; then optional error trailers."""
+    head = b""
+    started = False
+    while True:
+        size = int((await reader.readline()).split(b";")[0].strip(), 16)
+        if size == 0:
+            break
+        data = (await reader.readexactly(size + 2))[:-2]
+        if not started:
+            head += data
+            if DELIMITER not in head:
+                continue
+            prelude, data = head.split(DELIMITER, 1)
+            invocation.start.set_result(json.loads(prelude))
+            started = True
+        if data:
+            invocation.body.put_nowait(data)
+    trailers = await _read_headers(reader)
+    if "lambda-runtime-function-error-type" in trailers:
+        invocation.trailer_error = {
+            "errorType": trailers["lambda-runtime-function-error-type"],
+            "errorBody": base64.b64decode(
+                trailers.get("lambda-runtime-function-error-body", "")
+            ).decode(),
+        }
+    if not started:
+        invocation.fail(invocation.trailer_error or {"errorType": "Runtime.NoPrelude"})
+        return
+    invocation.body.put_nowait(None)
+    invocation.done.set()
+
+
+def _trace_id() -> str:
+    return f"Root=1-{int(time.time()):08x}-{uuid.uuid4().hex[:24]};Sampled=0"
+
+
+def _answer(
+    writer: asyncio.StreamWriter, status: int, body: bytes, headers: dict[str, str] | None = None
+) -> None:
+    lines = [f"HTTP/1.1 {status} {'OK' if status < 300 else 'Error'}"]
+    lines += [f"{k}: {v}" for k, v in (headers or {}).items()]
+    lines.append(f"Content-Length: {len(body)}")
+    writer.write(("\r\n".join(lines) + "\r\n\r\n").encode() + body)
+
+
+def _buffered_response(result: dict[str, Any]) -> web.Response:
+    body = result.get("body") or ""
+    raw = base64.b64decode(body) if result.get("isBase64Encoded") else body.encode()
+    response = web.Response(status=result.get("statusCode", 200), body=raw)
+    for name, value in (result.get("headers") or {}).items():
+        response.headers[name] = value
+    for cookie in result.get("cookies") or []:
+        response.headers.add("Set-Cookie", cookie)
+    return response
+
+
+async def function_url_event(request: web.Request) -> dict[str, Any]:
+    """The event a Function URL would deliver for this request (payload format 2.0)."""
+    body = await request.read()
+    headers: dict[str, str] = {}
+    for name, value in request.headers.items():
+        key = name.lower()
+        headers[key] = f"{headers[key]},{value}" if key in headers else value
+    raw_path, _, raw_query = request.raw_path.partition("?")
+    content_type = headers.get("content-type", "")
+    is_text = not body or content_type.startswith(TEXT_TYPES)
+    event: dict[str, Any] = {
+        "version": "2.0",
+        "routeKey": "$default",
+        "rawPath": raw_path,
+        "rawQueryString": raw_query,
+        "headers": headers,
+        "requestContext": {
+            "accountId": "anonymous",
+            "apiId": "emulator",
+            "domainName": request.host,
+            "domainPrefix": request.host.split(".")[0],
+            "http": {
+                "method": request.method,
+                "path": request.path,
+                "protocol": "HTTP/1.1",
+                "sourceIp": request.remote or "127.0.0.1",
+                "userAgent": headers.get("user-agent", ""),
+            },
+            "requestId": str(uuid.uuid4()),
+            "routeKey": "$default",
+            "stage": "$default",
+            "timeEpoch": int(time.time() * 1000),
+        },
+        "isBase64Encoded": not is_text,
+    }
+    if "cookie" in headers:
+        event["cookies"] = [c.strip() for c in headers["cookie"].split(";") if c.strip()]
+    if body:
+        event["body"] = body.decode() if is_text else base64.b64encode(body).decode()
+    return event
+
+
+async def serve(args: argparse.Namespace, task_root: Path) -> None:
+    emulator = Emulator(
+        task_root=task_root,
+        environment=dict(os.environ),
+        timeout=args.timeout,
+        python=args.python,
+        invoke_mode=args.invoke_mode,
+    )
+    await emulator.start()
+    runner = web.AppRunner(emulator.front())
+    await runner.setup()
+    await web.TCPSite(runner, args.host, args.port).start()
+    await emulator.start_function()
+    print(
+        f"Lambda emulator: function URL http://{args.host}:{args.port} "
+        f"({args.invoke_mode}), task root {emulator.task_root}",
+        flush=True,
+    )
+    try:
+        await asyncio.Event().wait()
+    finally:
+        await runner.cleanup()
+        await emulator.close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="Run the function under a local Lambda.")
+    parser.add_argument("--task-root", default=".", help="the unzipped package, or the source tree")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=9000)
+    parser.add_argument("--timeout", type=float, default=90.0)
+    parser.add_argument("--python", default=sys.executable)
+    parser.add_argument(
+        "--invoke-mode", choices=("RESPONSE_STREAM", "BUFFERED"), default="RESPONSE_STREAM"
+    )
+    with contextlib.suppress(KeyboardInterrupt):
+        args = parser.parse_args()
+        asyncio.run(serve(args, Path(args.task_root).resolve()))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,127 @@
+"""The runtime loop: one container, one app, one invocation at a time.
+
+Start-up (settings, app, pool object) happens once per container; a failure
+there is reported to `init/error`. Each invocation is answered exactly once:
+streamed or buffered per LAMBDA_INVOKE_MODE, or `invocation/{id}/error` when
+nothing could be sent. Background work (summaries) is finished before the
+next event is requested, because a frozen container runs nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import time
+from typing import Any
+
+from aiohttp import web
+
+from handler.keys import BACKGROUND, SETTINGS
+from handler.lambda_runtime.bridge import NotAnHttpEvent, build_request
+from handler.lambda_runtime.responses import BufferedWriter, StreamingWriter
+from handler.lambda_runtime.runtime_api import Invocation, RuntimeApi
+from handler.settings import Settings
+
+log = logging.getLogger(__name__)
+
+# Background work after a response may use the invocation's remaining time, less this.
+DRAIN_MARGIN_SECONDS = 1.0
+
+
+class InvalidEvent(Exception):
+    """The invocation's event cannot be served as an HTTP request."""
+
+
+class LambdaRuntime:
+    def __init__(self, api: RuntimeApi, runner: web.AppRunner) -> None:
+        self._api = api
+        self._runner = runner
+        self._app = runner.app
+        self._settings = self._app[SETTINGS]
+
+    @classmethod
+    async def start(cls, api: RuntimeApi, settings: Settings) -> LambdaRuntime:
+        from handler.app import build_app
+
+        runner = web.AppRunner(build_app(settings), handle_signals=False, access_log=None)
+        await runner.setup()
+        return cls(api, runner)
+
+    async def serve_forever(self) -> None:
+        while True:
+            invocation = await self._api.next()
+            await self.handle(invocation)
+
+    async def handle(self, invocation: Invocation) -> None:
+        if invocation.trace_id:
+            os.environ["_X_AMZN_TRACE_ID"] = invocation.trace_id
+        else:
+            os.environ.pop("_X_AMZN_TRACE_ID", None)
+        try:
+            event = _decode(invocation.body)
+            if self._settings.invoke_mode == "RESPONSE_STREAM":
+                await self._stream(invocation, event)
+            else:
+                await self._buffer(invocation, event)
+        finally:
+            seconds = invocation.deadline_ms / 1000 - time.time() - DRAIN_MARGIN_SECONDS
+            await self._app[BACKGROUND].drain(max(seconds, 0.0))
+
+    async def _respond(self, request: web.Request) -> None:
+        server = self._runner.server
+        assert server is not None
+        response = await server.request_handler(request)
+        await response.prepare(request)
+        await response.write_eof()
+
+    async def _stream(self, invocation: Invocation, event: Any) -> None:
+        writer = StreamingWriter(lambda: self._api.open_stream(invocation.request_id))
+        try:
+            await self._respond(self._request(invocation, event, writer))
+        except Exception as exc:
+            _log_failure(invocation, exc)
+            if writer.stream is None:
+                await self._api.fail(invocation.request_id, exc)  # nothing was sent yet
+            else:
+                await writer.stream.finish(exc)  # reported in the trailers
+            return
+        assert writer.stream is not None  # write_eof always sends the prelude
+        await writer.stream.finish()
+
+    async def _buffer(self, invocation: Invocation, event: Any) -> None:
+        writer = BufferedWriter()
+        try:
+            await self._respond(self._request(invocation, event, writer))
+        except Exception as exc:
+            _log_failure(invocation, exc)
+            await self._api.fail(invocation.request_id, exc)
+            return
+        await self._api.respond(invocation.request_id, json.dumps(writer.result()).encode())
+
+    def _request(self, invocation: Invocation, event: Any, writer: Any) -> web.Request:
+        try:
+            return build_request(
+                event,
+                writer,
+                client_max_size=self._settings.max_body_bytes,
+                request_id=invocation.request_id,
+                deadline_ms=invocation.deadline_ms,
+            )
+        except NotAnHttpEvent as exc:
+            raise InvalidEvent(str(exc)) from None
+
+
+def _decode(body: bytes) -> Any:
+    try:
+        return json.loads(body)
+    except ValueError:
+        return None  # the bridge rejects it with a clear message
+
+
+def _log_failure(invocation: Invocation, exc: BaseException) -> None:
+    log.error(
+        "invocation failed",
+        extra={"request_id": invocation.request_id, "error_type": type(exc).__name__},
+        exc_info=not isinstance(exc, InvalidEvent),
+    )

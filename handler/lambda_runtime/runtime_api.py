@@ -1,0 +1,176 @@
+"""A small HTTP/1.1 client for the Lambda Runtime API, on one kept-alive connection.
+
+Written on asyncio streams rather than aiohttp's client because a streamed
+response must end with HTTP trailers (error type and body), which neither
+aiohttp nor http.client can send, and because every chunk must leave at once
+(TCP_NODELAY, no buffering).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import socket
+from dataclasses import dataclass
+from typing import Any
+
+API_VERSION = "2018-06-01"
+ERROR_TYPE = "Lambda-Runtime-Function-Error-Type"
+ERROR_BODY = "Lambda-Runtime-Function-Error-Body"
+STREAM_CONTENT_TYPE = "application/vnd.awslambda.http-integration-response"
+
+
+class RuntimeApiError(Exception):
+    """The Runtime API answered something we cannot continue from."""
+
+
+@dataclass(frozen=True, slots=True)
+class Invocation:
+    request_id: str
+    deadline_ms: int
+    function_arn: str
+    trace_id: str | None
+    body: bytes
+
+
+def error_payload(exc: BaseException) -> dict[str, Any]:
+    import traceback
+
+    return {
+        "errorMessage": str(exc) or type(exc).__name__,
+        "errorType": type(exc).__name__,
+        "stackTrace": traceback.format_exception(exc)[-10:],
+    }
+
+
+class RuntimeApi:
+    def __init__(self, address: str) -> None:
+        host, _, port = address.rpartition(":")
+        self._host, self._port = host, int(port)
+        self._base = f"/{API_VERSION}/runtime"
+        self._reader: asyncio.StreamReader | None = None
+        self._writer: asyncio.StreamWriter | None = None
+
+    async def _connection(self) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+        if self._writer is None or self._writer.is_closing():
+            self._reader, self._writer = await asyncio.open_connection(self._host, self._port)
+            sock = self._writer.get_extra_info("socket")
+            if sock is not None:
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        assert self._reader is not None
+        return self._reader, self._writer
+
+    def close(self) -> None:
+        if self._writer is not None:
+            self._writer.close()
+            self._writer = None
+
+    def _head(self, method: str, path: str, headers: dict[str, str]) -> bytes:
+        lines = [f"{method} {self._base}{path} HTTP/1.1", f"Host: {self._host}:{self._port}"]
+        lines += [f"{k}: {v}" for k, v in headers.items()]
+        return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
+
+    async def read_response(self) -> tuple[int, dict[str, str], bytes]:
+        reader, _ = await self._connection()
+        status_line = await reader.readline()
+        if not status_line:
+            self.close()
+            raise RuntimeApiError("the Runtime API closed the connection")
+        status = int(status_line.split()[1])
+        headers: dict[str, str] = {}
+        while (line := await reader.readline()) not in (b"\r\n", b"\n", b""):
+            name, _, value = line.decode("latin-1").partition(":")
+            headers[name.strip().lower()] = value.strip()
+        body = await reader.readexactly(int(headers.get("content-length", "0")))
+        if headers.get("connection", "").lower() == "close":
+            self.close()
+        return status, headers, body
+
+    async def _request(self, method: str, path: str, body: bytes = b"", **headers: str):
+        _, writer = await self._connection()
+        headers["Content-Length"] = str(len(body))
+        writer.write(self._head(method, path, headers) + body)
+        await writer.drain()
+        return await self.read_response()
+
+    async def next(self) -> Invocation:
+        """Wait, without a timeout (the process may be frozen meanwhile), for an event."""
+        status, headers, body = await self._request("GET", "/invocation/next")
+        if status != 200:
+            raise RuntimeApiError(f"invocation/next answered {status}")
+        return Invocation(
+            request_id=headers["lambda-runtime-aws-request-id"],
+            deadline_ms=int(headers.get("lambda-runtime-deadline-ms", "0")),
+            function_arn=headers.get("lambda-runtime-invoked-function-arn", ""),
+            trace_id=headers.get("lambda-runtime-trace-id"),
+            body=body,
+        )
+
+    async def respond(self, request_id: str, result: bytes) -> None:
+        await self._post(f"/invocation/{request_id}/response", result)
+
+    async def fail(self, request_id: str, exc: BaseException) -> None:
+        await self._post_error(f"/invocation/{request_id}/error", exc)
+
+    async def init_error(self, exc: BaseException) -> None:
+        await self._post_error("/init/error", exc)
+
+    async def _post_error(self, path: str, exc: BaseException) -> None:
+        payload = json.dumps(error_payload(exc)).encode()
+        await self._post(path, payload, **{ERROR_TYPE: type(exc).__name__})
+
+    async def _post(self, path: str, body: bytes, **headers: str) -> None:
+        status, _, answer = await self._request(
+            "POST", path, body, **{"Content-Type": "application/json", **headers}
+        )
+        if status >= 300:
+            raise RuntimeApiError(f"{path} answered {status}: {answer[:200]!r}")
+
+    async def open_stream(self, request_id: str) -> ResponseStream:
+        _, writer = await self._connection()
+        writer.write(
+            self._head(
+                "POST",
+                f"/invocation/{request_id}/response",
+                {
+                    "Lambda-Runtime-Function-Response-Mode": "streaming",
+                    "Transfer-Encoding": "chunked",
+                    "Content-Type": STREAM_CONTENT_TYPE,
+                    "Trailer": f"{ERROR_TYPE}, {ERROR_BODY}",
+                },
+            )
+        )
+        return ResponseStream(self, writer)
+
+
+class ResponseStream:
+    """One streamed invocation response: chunks out as written, trailers on failure."""
+
+    def __init__(self, api: RuntimeApi, writer: asyncio.StreamWriter) -> None:
+        self._api = api
+        self._writer = writer
+        self.bytes_sent = 0
+
+    async def write(self, data: bytes) -> None:
+        if not data:
+            return  # an empty chunk would end the body
+        self._writer.write(b"%x\r\n%b\r\n" % (len(data), data))
+        self.bytes_sent += len(data)
+        await self._writer.drain()
+
+    async def finish(self, error: BaseException | None = None) -> None:
+        trailers = b""
+        if error is not None:
+            body = base64.b64encode(json.dumps(error_payload(error)).encode())
+            trailers = b"%s: %s\r\n%s: %s\r\n" % (
+                ERROR_TYPE.encode(),
+                type(error).__name__.encode(),
+                ERROR_BODY.encode(),
+                body,
+            )
+        self._writer.write(b"0\r\n" + trailers + b"\r\n")
+        await self._writer.drain()
+        status, _, answer = await self._api.read_response()
+        if status >= 300:
+            raise RuntimeApiError(f"streamed response answered {status}: {answer[:200]!r}")
