@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 TERRAFORM ?= terraform
 
-.PHONY: dev emulate test lint fmt clean
+.PHONY: dev emulate package test lint fmt clean
 
 $(VENV)/.dev: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -23,6 +23,10 @@ dev: $(VENV)/.dev
 ## emulate: run the function under the local Lambda emulator on http://127.0.0.1:9000
 emulate: $(VENV)/.dev
 	$(PY) -m handler.lambda_runtime.emulator --task-root . --port 9000
+
+## package: dist/deploy.zip for Lambda (python3.12, x86_64); ARGS="--arch arm64" etc.
+package: $(VENV)/.dev
+	$(PY) build.py $(ARGS)
 
 ## test: every test: service, runtime, package and Terraform plans
 test: $(VENV)/.test

@@ -4,50 +4,11 @@ import asyncio
 import base64
 import json
 import time
-from pathlib import Path
 
 import pytest
 from yarl import URL
 
-from handler.lambda_runtime.emulator import Emulator
 from tests.chatstream import read
-from tests.standins import huggingface as hf
-from tests.standins.firebase import PROJECT_ID
-
-ROOT = Path(__file__).resolve().parent.parent
-
-
-@pytest.fixture
-async def start_lambda(make_client, database_url, firebase, huggingface):
-    """Start an emulated function (source tree as task root); return its URL client."""
-    emulators: list[Emulator] = []
-
-    async def start(**env: str):
-        environment = {
-            "DATABASE_URL": database_url,
-            "DATABASE_SSL": "disable",
-            "APP_FACTORY": "tests.lambda_app:create_app",
-            "FIREBASE_PROJECT_ID": PROJECT_ID,
-            "FIREBASE_CERTS_URL": firebase.url,
-            "HUGGINGFACE_API_KEY": hf.API_KEY,
-            "HF_BASE_URL": huggingface.url,
-            "HF_MODEL": hf.MAIN_MODEL,
-            "HF_FAST_MODEL": hf.FAST_MODEL,
-            "LOG_LEVEL": "WARNING",
-            **env,
-        }
-        timeout = float(environment.pop("EMULATOR_TIMEOUT", "30"))
-        mode = environment.get("LAMBDA_INVOKE_MODE", "RESPONSE_STREAM")
-        emulator = Emulator(ROOT, environment, timeout=timeout, invoke_mode=mode)
-        await emulator.start()
-        emulators.append(emulator)
-        client = await make_client(emulator.front())
-        client.emulator = emulator
-        return client
-
-    yield start
-    for emulator in emulators:
-        await emulator.close()
 
 
 async def test_health_through_the_runtime(start_lambda):

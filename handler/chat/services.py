@@ -12,7 +12,7 @@ from handler.chat.embeddings import Embedder, HashingEmbedder, HuggingFaceEmbedd
 from handler.chat.index import PgVectorIndex, VectorIndex
 from handler.chat.model import ChatModel, HuggingFaceModel, OfflineModel
 from handler.db.pool import Database
-from handler.settings import Settings
+from handler.settings import Settings, SettingsError
 
 log = logging.getLogger(__name__)
 
@@ -47,9 +47,15 @@ def make_services(
         embedder = HashingEmbedder()
     index: VectorIndex
     if settings.pinecone_api_key and settings.pinecone_index_host:
-        from handler.chat.pinecone_index import PineconeIndex
+        try:
+            from handler.chat.pinecone_index import PineconeIndex
 
-        index = PineconeIndex(settings.pinecone_api_key, settings.pinecone_index_host)
+            index = PineconeIndex(settings.pinecone_api_key, settings.pinecone_index_host)
+        except ImportError:
+            raise SettingsError(
+                "PINECONE_API_KEY: set, but the pinecone package is not installed "
+                "(build the package with `--with pinecone`, or unset it to use pgvector)"
+            ) from None
     else:
         index = PgVectorIndex(database)
     return ChatServices(settings, database, model, embedder, index, background)

@@ -1,0 +1,271 @@
+"""Build the Lambda deployment zip: our code, the exec wrapper, and the wheels it needs.
+
+    python build.py [--python-version 3.12|3.11|3.13|local] [--arch x86_64|arm64]
+                    [--output dist/deploy.zip] [--with pinecone] [--max-size BYTES]
+
+Dependencies are installed with pip for the target's Python version and
+manylinux platform (binary wheels only, never the build machine's own), pruned,
+and zipped reproducibly: the same inputs give a byte-identical zip. `local`
+targets the running interpreter and this machine, for running the zip here.
+Only the standard library and pip are used.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import os
+import platform
+import shutil
+import stat
+import subprocess
+import sys
+import tempfile
+import tomllib
+import zipfile
+from base64 import b64encode
+from collections import defaultdict
+from fnmatch import fnmatch
+from pathlib import Path, PurePosixPath
+
+ROOT = Path(__file__).resolve().parent
+PACKAGE = "handler"
+WRAPPER = "handler/lambda_runtime/exec-wrapper"
+LAMBDA_PYTHONS = ("3.11", "3.12", "3.13")  # Lambda's runtimes our code supports (3.11+)
+ARCHES = {"x86_64": "x86_64", "arm64": "aarch64"}
+# glibc of the Lambda images (Amazon Linux 2023: 2.34); pip wants each tag named.
+MANYLINUX = ("manylinux_2_34", "manylinux_2_28", "manylinux_2_17", "manylinux2014")
+DEFAULT_MAX_SIZE = 10_000_000  # our budget, compressed
+LAMBDA_MAX_ZIP = 50 * 1024 * 1024  # direct upload limit
+LAMBDA_MAX_UNZIPPED = 250 * 1024 * 1024
+FIXED_TIME = (1980, 1, 1, 0, 0, 0)  # zip's epoch: no build time leaks into the archive
+
+# Everything pruned, in one place. Paths are matched against each file's path in the zip.
+PRUNE = {
+    "bytecode compiled for the build machine": ["*/__pycache__/*", "*.pyc", "*.pyo"],
+    "tests shipped inside packages": ["*/tests/*", "*/test/*", "*/testing/*"],
+    "type stubs and markers": ["*.pyi", "*/py.typed"],
+    "C and Cython sources next to their built modules": ["*.c", "*.h", "*.pyx", "*.pxd"],
+    "docs": ["*.md", "*.rst", "*/docs/*"],
+    "install records the runtime never reads": [
+        "*.dist-info/RECORD",
+        "*.dist-info/INSTALLER",
+        "*.dist-info/REQUESTED",
+        "*.dist-info/direct_url.json",
+        "bin/*",
+    ],
+    "development-only code of ours": ["handler/lambda_runtime/emulator.py"],
+    "the pinecone SDK's gRPC transport (we use its asyncio REST client)": [
+        "pinecone/_grpc*.so",
+        "pinecone/grpc/*",
+    ],
+}
+# Provided by the Lambda runtime: boto3 and botocore. We depend on neither, so
+# nothing is left out for that reason; secrets are read over HTTP (see README).
+
+
+class BuildError(Exception):
+    """The build cannot go on; the message says why."""
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--python-version", default="3.12")
+    parser.add_argument("--arch", default="x86_64")
+    parser.add_argument("--output", type=Path, default=ROOT / "dist" / "deploy.zip")
+    parser.add_argument(
+        "--with",
+        dest="extras",
+        action="append",
+        default=[],
+        choices=("pinecone",),
+        help="optional dependency groups to include",
+    )
+    parser.add_argument(
+        "--max-size",
+        type=int,
+        default=DEFAULT_MAX_SIZE,
+        help="fail when the zip is larger (bytes, compressed)",
+    )
+    args = parser.parse_args(argv)
+    if args.python_version != "local" and args.python_version not in LAMBDA_PYTHONS:
+        parser.error(
+            f"--python-version {args.python_version} is not supported: choose one of "
+            f"{', '.join(LAMBDA_PYTHONS)} (Lambda runtimes with Python 3.11+) or local"
+        )
+    if args.arch not in ARCHES:
+        parser.error(f"--arch {args.arch} is not supported: choose x86_64 or arm64")
+    if args.python_version == "local" and ARCHES[args.arch] != platform.machine():
+        parser.error(f"--python-version local builds for this machine ({platform.machine()})")
+    return args
+
+
+def requirements(extras: list[str]) -> list[str]:
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    wanted = list(project["dependencies"])
+    for extra in extras:
+        wanted += project["optional-dependencies"][extra]
+    return wanted
+
+
+def pip_install(target: Path, wanted: list[str], python_version: str, arch: str) -> None:
+    command = [
+        sys.executable,
+        "-m",
+        "pip",
+        "install",
+        "--quiet",
+        "--disable-pip-version-check",
+        "--no-compile",
+        "--only-binary=:all:",
+        "--target",
+        str(target),
+    ]
+    if python_version != "local":
+        machine = ARCHES[arch]
+        abi = "cp" + python_version.replace(".", "")
+        for tag in MANYLINUX:
+            command += ["--platform", f"{tag}_{machine}"]
+        command += [
+            "--implementation",
+            "cp",
+            "--python-version",
+            python_version,
+            "--abi",
+            abi,
+            "--abi",
+            "abi3",
+            "--abi",
+            "none",
+        ]
+    result = subprocess.run([*command, *wanted], capture_output=True, text=True)
+    if result.returncode != 0:
+        raise BuildError(f"pip could not install the dependencies:\n{result.stderr.strip()}")
+
+
+def pruned(path: str) -> str | None:
+    """The reason `path` is left out, or None to keep it."""
+    for reason, patterns in PRUNE.items():
+        if any(fnmatch(path, p) or fnmatch("/" + path, p) for p in patterns):
+            return reason
+    return None
+
+
+def strip_tool(arch: str) -> str | None:
+    """llvm-strip reads every architecture; GNU strip only the machine's own."""
+    if tool := shutil.which("llvm-strip"):
+        return tool
+    if ARCHES[arch] == platform.machine():
+        return shutil.which("strip")
+    return None
+
+
+def strip_shared_objects(files: dict[str, Path], arch: str) -> int:
+    """Strip unneeded symbols from native modules (safe for shared objects); count them."""
+    strip = strip_tool(arch)
+    if strip is None:
+        print("  note: no strip tool for this architecture; shared objects left as they are")
+        return 0
+    stripped = 0
+    for name, path in files.items():
+        if name.endswith(".so") or ".so." in name:
+            result = subprocess.run([strip, "--strip-unneeded", str(path)], capture_output=True)
+            stripped += result.returncode == 0
+    return stripped
+
+
+def collect(staging: Path) -> tuple[dict[str, Path], dict[str, int]]:
+    files: dict[str, Path] = {}
+    left_out: dict[str, int] = defaultdict(int)
+    for path in sorted(staging.rglob("*")):
+        if not path.is_file():
+            continue
+        name = path.relative_to(staging).as_posix()
+        reason = pruned(name)
+        if reason:
+            left_out[reason] += 1
+        else:
+            files[name] = path
+    return files, dict(left_out)
+
+
+def write_zip(files: dict[str, Path], output: Path) -> None:
+    output.parent.mkdir(parents=True, exist_ok=True)
+    temporary = output.with_suffix(".tmp")
+    with zipfile.ZipFile(temporary, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as archive:
+        for name in sorted(files):
+            path = files[name]
+            executable = name == WRAPPER or bool(path.stat().st_mode & stat.S_IXUSR)
+            info = zipfile.ZipInfo(name, date_time=FIXED_TIME)
+            info.create_system = 3  # Unix, so the permission bits below are honoured
+            info.external_attr = (stat.S_IFREG | (0o755 if executable else 0o644)) << 16
+            info.compress_type = zipfile.ZIP_DEFLATED
+            archive.writestr(info, path.read_bytes(), compresslevel=9)
+    temporary.replace(output)
+
+
+def report(output: Path, files: dict[str, Path], left_out: dict[str, int]) -> tuple[int, int]:
+    data = output.read_bytes()
+    compressed = len(data)
+    sizes: dict[str, int] = defaultdict(int)
+    uncompressed = 0
+    with zipfile.ZipFile(output) as archive:
+        for info in archive.infolist():
+            uncompressed += info.file_size
+            top = PurePosixPath(info.filename).parts[0]
+            component = top.split("-")[0] if top.endswith(".dist-info") else top
+            sizes[component] += info.file_size
+    digest = hashlib.sha256(data)
+    print(f"built {output}")
+    print(f"  sha256          {digest.hexdigest()}")
+    print(
+        f"  sha256 (base64) {b64encode(digest.digest()).decode()}  (Terraform's source_code_hash)"
+    )
+    print(f"  compressed      {compressed:,} bytes")
+    print(f"  uncompressed    {uncompressed:,} bytes in {len(files)} files")
+    print("  largest components (uncompressed):")
+    for component, size in sorted(sizes.items(), key=lambda kv: (-kv[1], kv[0]))[:10]:
+        print(f"    {size:>12,}  {component}")
+    for reason, count in sorted(left_out.items()):
+        print(f"  pruned {count:>5} files: {reason}")
+    return compressed, uncompressed
+
+
+def build(args: argparse.Namespace) -> Path:
+    output = args.output.resolve()
+    with tempfile.TemporaryDirectory(prefix="debugflow-build-") as tmp:
+        staging = Path(tmp) / "package"
+        pip_install(staging, requirements(args.extras), args.python_version, args.arch)
+        shutil.copytree(
+            ROOT / PACKAGE,
+            staging / PACKAGE,
+            dirs_exist_ok=False,
+            ignore=shutil.ignore_patterns("__pycache__", "*.pyc"),
+        )
+        files, left_out = collect(staging)
+        if WRAPPER not in files:
+            raise BuildError(f"{WRAPPER} is missing from the package")
+        strip_shared_objects(files, args.arch)
+        write_zip(files, output)
+        compressed, uncompressed = report(output, files, left_out)
+    limit = min(args.max_size, LAMBDA_MAX_ZIP)
+    if compressed > limit:
+        raise BuildError(f"the zip is {compressed:,} bytes, over the {limit:,}-byte budget")
+    if uncompressed > LAMBDA_MAX_UNZIPPED:
+        raise BuildError(f"unzipped it is {uncompressed:,} bytes, over Lambda's 250 MB")
+    return output
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    os.environ.setdefault("PIP_NO_INPUT", "1")
+    try:
+        build(args)
+    except BuildError as exc:
+        print(f"build failed: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,120 @@
+"""build.py: reproducible, pruned, runnable from the unzipped package alone."""
+
+import stat
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from tests.chatstream import read
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def build(output: Path, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, str(ROOT / "build.py"), "--output", str(output), *args],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+
+
+@pytest.fixture(scope="module")
+def local_zip(tmp_path_factory) -> Path:
+    """A package for this machine's interpreter, so it can run here."""
+    output = tmp_path_factory.mktemp("pkg") / "deploy.zip"
+    result = build(output, "--python-version", "local")
+    assert result.returncode == 0, result.stderr
+    return output
+
+
+def test_builds_are_byte_identical(local_zip, tmp_path):
+    again = tmp_path / "again.zip"
+    result = build(again, "--python-version", "local")
+    assert result.returncode == 0, result.stderr
+    assert again.read_bytes() == local_zip.read_bytes()
+
+
+def test_lambda_target_is_within_budget_and_reports_itself(tmp_path):
+    output = tmp_path / "deploy.zip"
+    result = build(output)  # the default target: python3.12 on x86_64
+    assert result.returncode == 0, result.stderr
+    assert "sha256 (base64)" in result.stdout and "largest components" in result.stdout
+    assert output.stat().st_size <= 10_000_000
+    with zipfile.ZipFile(output) as archive:
+        names = archive.namelist()
+    assert any(n.startswith("asyncpg/") and "cpython-312-x86_64-linux-gnu" in n for n in names)
+    assert not any("cpython-311" in n for n in names)  # never the build machine's wheels
+
+
+def test_zip_contents(local_zip):
+    with zipfile.ZipFile(local_zip) as archive:
+        infos = {i.filename: i for i in archive.infolist()}
+    wrapper = infos["handler/lambda_runtime/exec-wrapper"]
+    assert stat.S_IMODE(wrapper.external_attr >> 16) == 0o755
+    assert stat.S_IMODE(infos["handler/app.py"].external_attr >> 16) == 0o644
+    assert "handler/db/migrations/0001_schema.sql" in infos
+    names = list(infos)
+    assert names == sorted(names)
+    assert {i.date_time for i in infos.values()} == {(1980, 1, 1, 0, 0, 0)}
+    for pruned in ("__pycache__", ".pyc", ".pyi", "/tests/", "RECORD", "emulator.py"):
+        assert not any(pruned in n for n in names), pruned
+    assert any(n.startswith("aiohttp/") for n in names)
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--python-version", "3.8"], "--python-version 3.8 is not supported"),
+        (["--python-version", "2.7"], "--python-version 2.7 is not supported"),
+        (["--arch", "sparc"], "--arch sparc is not supported: choose x86_64 or arm64"),
+    ],
+)
+def test_wrong_targets_are_refused(tmp_path, args, message):
+    result = build(tmp_path / "x.zip", *args)
+    assert result.returncode == 2
+    assert message in result.stderr
+    assert not (tmp_path / "x.zip").exists()
+
+
+def test_size_budget_is_enforced(tmp_path):
+    result = build(tmp_path / "x.zip", "--python-version", "local", "--max-size", "1000")
+    assert result.returncode == 1
+    assert "over the 1,000-byte budget" in result.stderr
+
+
+@pytest.fixture
+def unzipped(local_zip, tmp_path) -> tuple[Path, str]:
+    """The package unzipped alone, and an interpreter that sees nothing else."""
+    task_root = tmp_path / "task"
+    with zipfile.ZipFile(local_zip) as archive:
+        archive.extractall(task_root)
+        for info in archive.infolist():  # as Lambda does; extractall drops the modes
+            (task_root / info.filename).chmod(stat.S_IMODE(info.external_attr >> 16))
+    clean_python = tmp_path / "python-clean"
+    # -S: no site-packages, so only the task root can satisfy an import.
+    clean_python.write_text(f'#!/bin/sh\nexec {sys._base_executable} -S "$@"\n')
+    clean_python.chmod(0o755)
+    return task_root, str(clean_python)
+
+
+async def test_unzipped_package_serves_health_and_a_streamed_chat(
+    start_lambda, unzipped, firebase, huggingface
+):
+    task_root, python = unzipped
+    url = await start_lambda(task_root=task_root, python=python)
+    assert (await url.get("/health")).status == 200
+    huggingface.delay = 0.2
+    auth = {"Authorization": f"Bearer {firebase.token('alice')}"}
+    session = await (await url.post("/api/sessions", headers=auth)).json()
+    resp = await url.post(
+        "/api/chat", json={"sessionId": session["id"], "message": "hi"}, headers=auth
+    )
+    t = await read(resp)
+    assert t.kinds()[-1] == "[DONE]"
+    arrivals = [at for at, e in zip(t.times, t.events, strict=True) if "content" in e]
+    for i in range(len(huggingface.sent_at) - 1):
+        assert arrivals[i] < huggingface.sent_at[i + 1]
