@@ -16,8 +16,18 @@ from handler.auth.users import authenticate
 from handler.background import BackgroundTasks
 from handler.chat.services import make_services
 from handler.db.pool import Database
-from handler.keys import BACKGROUND, CHAT, DATABASE, HTTP, SETTINGS, STARTED_AT, TOKEN_VERIFIER
+from handler.keys import (
+    BACKGROUND,
+    CHAT,
+    DATABASE,
+    HTTP,
+    SECRETS,
+    SETTINGS,
+    STARTED_AT,
+    TOKEN_VERIFIER,
+)
 from handler.routes import chat, openapi, ops, projects, sessions, users
+from handler.secrets import Secrets
 from handler.settings import Settings
 
 # How long shutdown waits for summaries and index writes still running.
@@ -28,12 +38,17 @@ async def _clients(app: web.Application) -> AsyncIterator[None]:
     """One outbound HTTP client and the services built on it, closed at shutdown."""
     settings = app[SETTINGS]
     app[HTTP] = aiohttp.ClientSession(raise_for_status=False)
+    secrets = app[SECRETS]
+
+    async def firebase_project() -> str | None:
+        return await secrets.app_value("FIREBASE_PROJECT_ID")
+
     app[TOKEN_VERIFIER] = TokenVerifier(
-        settings.firebase_project_id,
+        firebase_project,
         CertificateCache(app[HTTP], settings.firebase_certs_url),
         emulator=settings.firebase_auth_emulator_host is not None,
     )
-    app[CHAT] = make_services(settings, app[DATABASE], app[HTTP], app[BACKGROUND])
+    app[CHAT] = make_services(settings, app[DATABASE], app[HTTP], app[BACKGROUND], secrets)
     yield
     await app[BACKGROUND].drain(SHUTDOWN_DRAIN_SECONDS)
     await app[CHAT].index.close()
@@ -53,7 +68,8 @@ def create_app(settings: Settings) -> web.Application:
     app[SETTINGS] = settings
     app[STARTED_AT] = time.monotonic()
     # The pool object exists from the start; it connects on first use.
-    app[DATABASE] = Database(settings)
+    app[SECRETS] = Secrets(settings)
+    app[DATABASE] = Database(settings, app[SECRETS])
     app[BACKGROUND] = BackgroundTasks()
     app.cleanup_ctx.extend([_database, _clients])
     app.on_response_prepare.append(middlewares.mark_started)

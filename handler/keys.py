@@ -10,12 +10,14 @@ from handler.auth.tokens import TokenVerifier
 from handler.background import BackgroundTasks
 from handler.chat.services import ChatServices
 from handler.db.pool import Database
+from handler.secrets import Secrets
 from handler.settings import Settings
 
 SETTINGS = web.AppKey("settings", Settings)
 DATABASE = web.AppKey("database", Database)
 HTTP = web.AppKey("http", aiohttp.ClientSession)
 STARTED_AT = web.AppKey("started_at", float)
+SECRETS = web.AppKey("secrets", Secrets)
 TOKEN_VERIFIER = web.AppKey("token_verifier", TokenVerifier)
 BACKGROUND = web.AppKey("background", BackgroundTasks)
 CHAT = web.AppKey("chat", ChatServices)

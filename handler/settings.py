@@ -153,6 +153,12 @@ class Settings:
         None,
         "PostgreSQL URL. Unset: `serve` starts an embedded server under .data/.",
     )
+    database_secret_arn: str | None = _setting(
+        "DATABASE_SECRET_ARN",
+        _optional_text,
+        None,
+        "Secret with the database `username`/`password` (RDS-managed), read on first connection.",
+    )
     database_ssl: str = _setting(
         "DATABASE_SSL", _choice(SSL_MODES), "prefer", "TLS mode for PostgreSQL (RDS: require)."
     )
@@ -251,6 +257,19 @@ class Settings:
         _factory,
         "handler.app:create_app",
         "module:function building the aiohttp app from the settings.",
+    )
+    app_secrets_arn: str | None = _setting(
+        "APP_SECRETS_ARN",
+        _optional_text,
+        None,
+        "Secret (JSON) holding HUGGINGFACE_API_KEY, PINECONE_API_KEY, FIREBASE_PROJECT_ID; "
+        "read on first use where those variables are unset.",
+    )
+    secrets_extension_port: int = _setting(
+        "PARAMETERS_SECRETS_EXTENSION_HTTP_PORT",
+        _port,
+        2773,
+        "Port of the AWS Parameters and Secrets Lambda Extension.",
     )
     invoke_mode: str = _setting(
         "LAMBDA_INVOKE_MODE",

@@ -8,6 +8,7 @@ from handler.chat.index import KNOWN_LOG, SESSION_SUMMARY, Document, PgVectorInd
 from handler.chat.pinecone_index import PineconeIndex
 from handler.db.pool import Database
 from handler.keys import CHAT
+from handler.secrets import Secrets
 from tests.chatstream import chat
 from tests.standins.huggingface import embedding
 from tests.standins.pinecone import API_KEY, PineconeDataPlane
@@ -49,7 +50,8 @@ async def _fill(index, sessions, user_id, project_id=None):
 
 @pytest.fixture
 async def pg_index(make_settings):
-    database = Database(make_settings())
+    settings = make_settings()
+    database = Database(settings, Secrets(settings))
     yield PgVectorIndex(database)
     await database.close()
 
@@ -132,7 +134,10 @@ async def pinecone(make_client):
 
 
 async def test_pinecone_upsert_query_delete(pinecone):
-    index = PineconeIndex(API_KEY, pinecone.url)
+    async def key():
+        return API_KEY
+
+    index = PineconeIndex(key, pinecone.url)
     try:
         alice = [uuid.uuid4() for _ in TEXTS]
         bob = [uuid.uuid4() for _ in TEXTS]

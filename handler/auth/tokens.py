@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import json
 import time
+from collections.abc import Awaitable, Callable
 
 from handler.auth.certificates import CertificateCache
 from handler.auth.identity import Identity
@@ -24,26 +25,27 @@ class InvalidToken(Exception):
 class TokenVerifier:
     def __init__(
         self,
-        project_id: str | None,
+        project_id: Callable[[], Awaitable[str | None]],
         certificates: CertificateCache,
         *,
         emulator: bool = False,
     ) -> None:
-        self._project_id = project_id
+        self._project_id = project_id  # read on first use: it may live in a secret
         self._certificates = certificates
         self._emulator = emulator
 
     async def verify(self, token: str) -> Identity:
-        if not self._project_id:
+        project_id = await self._project_id()
+        if not project_id:
             raise InvalidToken("Authentication is not configured on this server")
         header = _header(token)
         if self._emulator and header.get("alg") == "none":
             claims = _unverified_claims(token)
         else:
-            claims = await self._verified_claims(token, header)
-        return self._identity(claims)
+            claims = await self._verified_claims(token, header, project_id)
+        return self._identity(claims, project_id)
 
-    async def _verified_claims(self, token: str, header: dict) -> dict:
+    async def _verified_claims(self, token: str, header: dict, project_id: str) -> dict:
         if header.get("alg") != "RS256":
             raise InvalidToken("Invalid token: unsupported algorithm")
         kid = header.get("kid")
@@ -58,7 +60,7 @@ class TokenVerifier:
             return jwt.decode(
                 token,
                 certs={kid: cert},
-                audience=self._project_id,
+                audience=project_id,
                 clock_skew_in_seconds=CLOCK_SKEW_SECONDS,
             )
         except (exceptions.GoogleAuthError, ValueError) as exc:
@@ -71,11 +73,11 @@ class TokenVerifier:
                 raise InvalidToken("Invalid token: wrong audience") from exc
             raise InvalidToken("Invalid token") from exc
 
-    def _identity(self, claims: dict) -> Identity:
+    def _identity(self, claims: dict, project_id: str) -> Identity:
         now = time.time()
-        if claims.get("aud") != self._project_id:
+        if claims.get("aud") != project_id:
             raise InvalidToken("Invalid token: wrong audience")
-        if claims.get("iss") != f"https://securetoken.google.com/{self._project_id}":
+        if claims.get("iss") != f"https://securetoken.google.com/{project_id}":
             raise InvalidToken("Invalid token: wrong issuer")
         for claim in ("exp", "iat", "auth_time"):
             if not isinstance(claims.get(claim), int | float):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, datetime
 
 from aiohttp import web
@@ -12,6 +13,9 @@ from handler.auth.identity import Identity, User
 from handler.auth.tokens import InvalidToken
 from handler.errors import ApiError
 from handler.keys import DATABASE, TOKEN_VERIFIER, USER
+from handler.secrets import SecretsUnavailable
+
+log = logging.getLogger(__name__)
 
 TOKEN_COOKIE = "debugflow_token"
 
@@ -83,5 +87,8 @@ async def authenticate(request: web.Request, handler: Handler) -> web.StreamResp
         raise ApiError(401, str(exc)) from None
     except CertificatesUnavailable:
         raise ApiError(503, "Cannot verify sign-in right now; try again shortly") from None
+    except SecretsUnavailable as exc:
+        log.error("cannot read the Firebase project", extra={"error": str(exc)})
+        raise ApiError(503, "Sign-in is not available right now; try again shortly") from None
     request[USER] = await sign_in(request, identity)
     return await handler(request)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import math
 import re
+from collections.abc import Awaitable, Callable
 from typing import Protocol
 
 import aiohttp
@@ -24,21 +25,27 @@ class EmbeddingError(Exception):
 
 
 class HuggingFaceEmbedder:
-    def __init__(self, http: aiohttp.ClientSession, settings: Settings) -> None:
+    def __init__(
+        self,
+        http: aiohttp.ClientSession,
+        settings: Settings,
+        api_key: Callable[[], Awaitable[str | None]],
+    ) -> None:
         self._http = http
+        self._api_key = api_key
         self._url = (
             f"{settings.hf_base_url}/hf-inference/models/{settings.hf_embed_model}"
             "/pipeline/feature-extraction"
         )
-        self._headers = {"Authorization": f"Bearer {settings.hf_api_key}"}
         self._timeout = aiohttp.ClientTimeout(
             total=settings.hf_read_timeout, sock_connect=settings.hf_connect_timeout
         )
 
     async def embed(self, text: str) -> list[float]:
+        headers = {"Authorization": f"Bearer {await self._api_key()}"}
         try:
             async with self._http.post(
-                self._url, json={"inputs": text}, headers=self._headers, timeout=self._timeout
+                self._url, json={"inputs": text}, headers=headers, timeout=self._timeout
             ) as resp:
                 if resp.status != 200:
                     raise EmbeddingError(f"feature extraction answered HTTP {resp.status}")

@@ -11,7 +11,7 @@ import asyncio
 import json
 import logging
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, Protocol
 
 import aiohttp
@@ -48,10 +48,15 @@ _STATUS_MESSAGES = {
 
 
 class HuggingFaceModel:
-    def __init__(self, http: aiohttp.ClientSession, settings: Settings) -> None:
+    def __init__(
+        self,
+        http: aiohttp.ClientSession,
+        settings: Settings,
+        api_key: Callable[[], Awaitable[str | None]],
+    ) -> None:
         self._http = http
         self._url = f"{settings.hf_base_url}/v1/chat/completions"
-        self._headers = {"Authorization": f"Bearer {settings.hf_api_key}"}
+        self._api_key = api_key  # read on first use: it may live in a secret
         self._models = (settings.hf_model, settings.hf_fast_model)
         self._timeout = aiohttp.ClientTimeout(
             total=None,
@@ -67,9 +72,13 @@ class HuggingFaceModel:
             "stream": True,
             "max_tokens": 64 if fast else 2048,
         }
+        key = await self._api_key()
+        if not key:
+            raise ModelError("The model is not configured on this server (no HuggingFace key)")
+        headers = {"Authorization": f"Bearer {key}"}
         try:
             async with self._http.post(
-                self._url, json=payload, headers=self._headers, timeout=self._timeout
+                self._url, json=payload, headers=headers, timeout=self._timeout
             ) as resp:
                 if resp.status != 200:
                     raise ModelError(await _describe_failure(resp))

@@ -6,7 +6,9 @@ pgvector table has as columns; filters keep users apart.
 
 from __future__ import annotations
 
+import asyncio
 import uuid
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from handler.chat.index import KNOWN_LOG, SESSION_SUMMARY, Document, Match
@@ -15,13 +17,28 @@ NO_PROJECT = "none"  # Pinecone metadata cannot hold null
 
 
 class PineconeIndex:
-    def __init__(self, api_key: str, host: str) -> None:
+    def __init__(self, api_key: Callable[[], Awaitable[str | None]], host: str) -> None:
         from pinecone import AsyncIndex
 
-        self._index = AsyncIndex(host=host, api_key=api_key, timeout=10.0)
+        self._client_class = AsyncIndex
+        self._api_key = api_key  # read on first use: it may live in a secret
+        self._host = host
+        self._client: Any = None
+        self._lock = asyncio.Lock()
+
+    async def _index(self) -> Any:
+        if self._client is None:
+            async with self._lock:
+                if self._client is None:
+                    key = await self._api_key()
+                    if not key:
+                        raise RuntimeError("PINECONE_API_KEY is not set")
+                    self._client = self._client_class(host=self._host, api_key=key, timeout=10.0)
+        return self._client
 
     async def close(self) -> None:
-        await self._index.close()
+        if self._client is not None:
+            await self._client.close()
 
     async def upsert(self, document: Document, vector: list[float]) -> None:
         metadata = {
@@ -34,14 +51,12 @@ class PineconeIndex:
         }
         if document.url:
             metadata["url"] = document.url
-        await self._index.upsert(
-            vectors=[{"id": document.id, "values": vector, "metadata": metadata}]
-        )
+        index = await self._index()
+        await index.upsert(vectors=[{"id": document.id, "values": vector, "metadata": metadata}])
 
     async def _query(self, vector: list[float], top_k: int, where: dict[str, Any]) -> list[Match]:
-        result = await self._index.query(
-            vector=vector, top_k=top_k, filter=where, include_metadata=True
-        )
+        index = await self._index()
+        result = await index.query(vector=vector, top_k=top_k, filter=where, include_metadata=True)
         return [_match(m) for m in result.matches]
 
     async def summaries(
@@ -65,7 +80,8 @@ class PineconeIndex:
         return await self._query(vector, top_k, {"kind": {"$eq": KNOWN_LOG}})
 
     async def delete_user(self, user_id: str) -> None:
-        await self._index.delete(filter={"user_id": {"$eq": user_id}})
+        index = await self._index()
+        await index.delete(filter={"user_id": {"$eq": user_id}})
 
 
 def _match(match: Any) -> Match:

@@ -12,6 +12,7 @@ from handler.chat.embeddings import Embedder, HashingEmbedder, HuggingFaceEmbedd
 from handler.chat.index import PgVectorIndex, VectorIndex
 from handler.chat.model import ChatModel, HuggingFaceModel, OfflineModel
 from handler.db.pool import Database
+from handler.secrets import Secrets
 from handler.settings import Settings, SettingsError
 
 log = logging.getLogger(__name__)
@@ -32,12 +33,20 @@ def make_services(
     database: Database,
     http: aiohttp.ClientSession,
     background: BackgroundTasks,
+    secrets: Secrets,
 ) -> ChatServices:
     model: ChatModel
     embedder: Embedder
-    if settings.hf_api_key:
-        model = HuggingFaceModel(http, settings)
-        embedder = HuggingFaceEmbedder(http, settings)
+
+    async def hf_key() -> str | None:
+        return await secrets.app_value("HUGGINGFACE_API_KEY")
+
+    async def pinecone_key() -> str | None:
+        return await secrets.app_value("PINECONE_API_KEY")
+
+    if settings.hf_api_key or settings.app_secrets_arn:
+        model = HuggingFaceModel(http, settings, hf_key)
+        embedder = HuggingFaceEmbedder(http, settings, hf_key)
     else:
         log.warning(
             "OFFLINE MODEL: no HUGGINGFACE_API_KEY is set; chat answers are generated "
@@ -46,11 +55,11 @@ def make_services(
         model = OfflineModel()
         embedder = HashingEmbedder()
     index: VectorIndex
-    if settings.pinecone_api_key and settings.pinecone_index_host:
+    if settings.pinecone_index_host and (settings.pinecone_api_key or settings.app_secrets_arn):
         try:
             from handler.chat.pinecone_index import PineconeIndex
 
-            index = PineconeIndex(settings.pinecone_api_key, settings.pinecone_index_host)
+            index = PineconeIndex(pinecone_key, settings.pinecone_index_host)
         except ImportError:
             raise SettingsError(
                 "PINECONE_API_KEY: set, but the pinecone package is not installed "

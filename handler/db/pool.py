@@ -10,6 +10,7 @@ import asyncio
 import logging
 from typing import TYPE_CHECKING
 
+from handler.secrets import Secrets
 from handler.settings import Settings
 
 if TYPE_CHECKING:
@@ -21,8 +22,9 @@ log = logging.getLogger(__name__)
 class Database:
     """Owns the asyncpg pool; one per application."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, secrets: Secrets) -> None:
         self._settings = settings
+        self._secrets = secrets
         self._pool: asyncpg.Pool | None = None
         self._lock = asyncio.Lock()
 
@@ -43,8 +45,12 @@ class Database:
         s = self._settings
         if not s.database_url:
             raise RuntimeError("DATABASE_URL is not set")
+        # On Lambda the URL has no password: RDS keeps it in its secret.
+        credentials = await self._secrets.database_credentials()
+        login = {"user": credentials[0], "password": credentials[1]} if credentials else {}
         pool = await asyncpg.create_pool(
             dsn=s.database_url,
+            **login,
             min_size=0,
             max_size=s.database_pool_max,
             timeout=s.database_connect_timeout,

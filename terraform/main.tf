@@ -1,0 +1,135 @@
+locals {
+  public_subnet_cidrs  = [for i, _ in var.azs : cidrsubnet(var.vpc_cidr, 8, i)]
+  private_subnet_cidrs = [for i, _ in var.azs : cidrsubnet(var.vpc_cidr, 8, 100 + i)]
+  partition            = data.aws_partition.current.partition
+}
+
+data "aws_partition" "current" {}
+
+# One customer-managed key for secrets, the database, the function's
+# environment and every log group.
+data "aws_iam_policy_document" "kms" {
+  #checkov:skip=CKV_AWS_109:a key policy; its "*" resource is this key alone
+  #checkov:skip=CKV_AWS_111:a key policy; its "*" resource is this key alone
+  #checkov:skip=CKV_AWS_356:a key policy; its "*" resource is this key alone
+  statement {
+    sid       = "AccountAdministersTheKey"
+    actions   = ["kms:*"]
+    resources = ["*"] # in a key policy, "*" is this key
+    principals {
+      type        = "AWS"
+      identifiers = ["arn:${local.partition}:iam::${var.account_id}:root"]
+    }
+  }
+
+  statement {
+    sid = "CloudWatchLogsEncryptsOurLogGroups"
+    actions = [
+      "kms:Encrypt",
+      "kms:Decrypt",
+      "kms:ReEncrypt*",
+      "kms:GenerateDataKey*",
+      "kms:DescribeKey",
+    ]
+    resources = ["*"]
+    principals {
+      type        = "Service"
+      identifiers = ["logs.${var.region}.amazonaws.com"]
+    }
+    condition {
+      test     = "ArnLike"
+      variable = "kms:EncryptionContext:aws:logs:arn"
+      values   = ["arn:${local.partition}:logs:${var.region}:${var.account_id}:log-group:*"]
+    }
+  }
+}
+
+resource "aws_kms_key" "this" {
+  description             = "${var.name}: secrets, database, function environment and logs"
+  enable_key_rotation     = true
+  deletion_window_in_days = 30
+  policy                  = data.aws_iam_policy_document.kms.json
+  tags                    = var.tags
+}
+
+resource "aws_kms_alias" "this" {
+  name          = "alias/${var.name}-${var.environment}"
+  target_key_id = aws_kms_key.this.key_id
+}
+
+module "network" {
+  source = "./modules/network"
+
+  name                    = "${var.name}-${var.environment}"
+  cidr                    = var.vpc_cidr
+  azs                     = var.azs
+  public_subnet_cidrs     = local.public_subnet_cidrs
+  private_subnet_cidrs    = local.private_subnet_cidrs
+  single_nat_gateway      = var.single_nat_gateway
+  flow_log_retention_days = var.log_retention_days
+  kms_key_arn             = aws_kms_key.this.arn
+  tags                    = var.tags
+}
+
+module "secrets" {
+  source = "./modules/secrets"
+
+  name        = "${var.name}-${var.environment}"
+  kms_key_arn = aws_kms_key.this.arn
+  values      = var.app_secret_values
+  tags        = var.tags
+}
+
+module "database" {
+  source = "./modules/database"
+
+  name                     = "${var.name}-${var.environment}"
+  vpc_id                   = module.network.vpc_id
+  subnet_ids               = module.network.private_subnet_ids
+  client_security_group_id = module.function.security_group_id
+  admin_cidr_blocks        = var.admin_cidr_blocks
+  instance_class           = var.db_instance_class
+  multi_az                 = var.db_multi_az
+  backup_retention_days    = var.db_backup_retention_days
+  deletion_protection      = var.db_deletion_protection
+  skip_final_snapshot      = var.db_skip_final_snapshot
+  enable_rds_proxy         = var.enable_rds_proxy
+  kms_key_arn              = aws_kms_key.this.arn
+  log_retention_days       = var.log_retention_days
+  tags                     = var.tags
+}
+
+module "function" {
+  source = "./modules/function"
+
+  name                        = "${var.name}-${var.environment}"
+  package_file                = var.package_file
+  architecture                = var.architecture
+  memory_size                 = var.memory_size
+  timeout                     = var.timeout
+  reserved_concurrency        = var.reserved_concurrency
+  vpc_id                      = module.network.vpc_id
+  vpc_cidr                    = module.network.vpc_cidr
+  subnet_ids                  = module.network.private_subnet_ids
+  invoke_mode                 = var.invoke_mode
+  authorization_type          = var.authorization_type
+  secrets_extension_layer_arn = var.secrets_extension_layer_arn
+  kms_key_arn                 = aws_kms_key.this.arn
+  log_retention_days          = var.log_retention_days
+  secret_arns                 = [module.secrets.arn, module.database.master_secret_arn]
+  tags                        = var.tags
+
+  # Plain settings only: secrets are referenced by ARN and read at first use.
+  environment = {
+    DATABASE_URL        = "postgresql://${module.database.username}@${module.database.endpoint}:${module.database.port}/${module.database.database_name}"
+    DATABASE_SSL        = "require"
+    DATABASE_SECRET_ARN = module.database.master_secret_arn
+    APP_SECRETS_ARN     = module.secrets.arn
+    MIGRATE_ON_START    = "true"
+    CORS_ORIGINS        = join(",", var.cors_origins)
+    HF_MODEL            = var.hf_model
+    HF_FAST_MODEL       = var.hf_fast_model
+    PINECONE_INDEX_HOST = var.pinecone_index_host
+    LOG_LEVEL           = "INFO"
+  }
+}

@@ -1,0 +1,285 @@
+data "aws_partition" "current" {}
+
+locals {
+  major_version = split(".", var.engine_version)[0]
+  # What the function connects to: the proxy when there is one, else the instance.
+  endpoint = var.enable_rds_proxy ? aws_db_proxy.this[0].endpoint : aws_db_instance.this.address
+}
+
+resource "aws_db_subnet_group" "this" {
+  name_prefix = "${var.name}-"
+  description = "Private subnets of ${var.name}"
+  subnet_ids  = var.subnet_ids
+  tags        = var.tags
+}
+
+resource "aws_security_group" "database" {
+  name_prefix = "${var.name}-db-"
+  description = "PostgreSQL from the function (and the proxy and admin CIDRs when enabled)"
+  vpc_id      = var.vpc_id
+  tags        = merge(var.tags, { Name = "${var.name}-db" })
+
+  lifecycle {
+    create_before_destroy = true
+  }
+}
+
+resource "aws_vpc_security_group_ingress_rule" "from_function" {
+  security_group_id            = aws_security_group.database.id
+  description                  = "PostgreSQL from the function"
+  referenced_security_group_id = var.client_security_group_id
+  ip_protocol                  = "tcp"
+  from_port                    = 5432
+  to_port                      = 5432
+  tags                         = var.tags
+}
+
+resource "aws_vpc_security_group_ingress_rule" "from_admin" {
+  for_each = toset(var.admin_cidr_blocks)
+
+  security_group_id = aws_security_group.database.id
+  description       = "PostgreSQL for pgAdmin from ${each.value}"
+  cidr_ipv4         = each.value
+  ip_protocol       = "tcp"
+  from_port         = 5432
+  to_port           = 5432
+  tags              = var.tags
+}
+
+# TLS only, and enough logging to see slow and failed statements.
+resource "aws_db_parameter_group" "this" {
+  name_prefix = "${var.name}-pg${local.major_version}-"
+  family      = "postgres${local.major_version}"
+  description = "TLS-only PostgreSQL for ${var.name}"
+  tags        = var.tags
+
+  parameter {
+    name  = "rds.force_ssl"
+    value = "1"
+  }
+
+  parameter {
+    name  = "log_min_duration_statement"
+    value = "1000"
+  }
+
+  parameter {
+    name  = "log_connections"
+    value = "1"
+  }
+
+  parameter {
+    name  = "log_disconnections"
+    value = "1"
+  }
+
+  lifecycle {
+    create_before_destroy = true
+  }
+}
+
+resource "aws_cloudwatch_log_group" "postgresql" {
+  for_each = toset(["postgresql", "upgrade"])
+
+  name              = "/aws/rds/instance/${var.name}/${each.key}"
+  retention_in_days = var.log_retention_days
+  kms_key_id        = var.kms_key_arn
+  tags              = var.tags
+}
+
+data "aws_iam_policy_document" "monitoring_assume" {
+  statement {
+    actions = ["sts:AssumeRole"]
+    principals {
+      type        = "Service"
+      identifiers = ["monitoring.rds.amazonaws.com"]
+    }
+  }
+}
+
+resource "aws_iam_role" "monitoring" {
+  name_prefix        = "${var.name}-rds-monitoring-"
+  assume_role_policy = data.aws_iam_policy_document.monitoring_assume.json
+  tags               = var.tags
+}
+
+resource "aws_iam_role_policy_attachment" "monitoring" {
+  role       = aws_iam_role.monitoring.name
+  policy_arn = "arn:${data.aws_partition.current.partition}:iam::aws:policy/service-role/AmazonRDSEnhancedMonitoringRole"
+}
+
+resource "aws_db_instance" "this" {
+  identifier     = var.name
+  engine         = "postgres"
+  engine_version = var.engine_version
+  instance_class = var.instance_class
+
+  db_name  = var.database_name
+  username = var.username
+  # RDS generates the password and keeps it (and its rotation) in Secrets Manager.
+  manage_master_user_password   = true
+  master_user_secret_kms_key_id = var.kms_key_arn
+
+  allocated_storage     = var.allocated_storage
+  max_allocated_storage = var.max_allocated_storage
+  storage_type          = "gp3"
+  storage_encrypted     = true
+  kms_key_id            = var.kms_key_arn
+
+  db_subnet_group_name   = aws_db_subnet_group.this.name
+  vpc_security_group_ids = [aws_security_group.database.id]
+  publicly_accessible    = var.publicly_accessible
+  parameter_group_name   = aws_db_parameter_group.this.name
+  multi_az               = var.multi_az
+
+  iam_database_authentication_enabled = true
+  auto_minor_version_upgrade          = true
+  copy_tags_to_snapshot               = true
+  backup_retention_period             = var.backup_retention_days
+  deletion_protection                 = var.deletion_protection
+  skip_final_snapshot                 = var.skip_final_snapshot
+  final_snapshot_identifier           = var.skip_final_snapshot ? null : "${var.name}-final"
+
+  performance_insights_enabled          = true
+  performance_insights_kms_key_id       = var.kms_key_arn
+  performance_insights_retention_period = 7
+  monitoring_interval                   = 60
+  monitoring_role_arn                   = aws_iam_role.monitoring.arn
+  enabled_cloudwatch_logs_exports       = ["postgresql", "upgrade"]
+
+  tags = var.tags
+
+  depends_on = [aws_cloudwatch_log_group.postgresql]
+}
+
+# --- optional RDS Proxy -------------------------------------------------------
+
+resource "aws_security_group" "proxy" {
+  #checkov:skip=CKV2_AWS_5:attached to aws_db_proxy.this (both exist only with enable_rds_proxy)
+  count = var.enable_rds_proxy ? 1 : 0
+
+  name_prefix = "${var.name}-proxy-"
+  description = "PostgreSQL from the function to the proxy"
+  vpc_id      = var.vpc_id
+  tags        = merge(var.tags, { Name = "${var.name}-proxy" })
+
+  lifecycle {
+    create_before_destroy = true
+  }
+}
+
+resource "aws_vpc_security_group_ingress_rule" "proxy_from_function" {
+  count = var.enable_rds_proxy ? 1 : 0
+
+  security_group_id            = aws_security_group.proxy[0].id
+  description                  = "PostgreSQL from the function"
+  referenced_security_group_id = var.client_security_group_id
+  ip_protocol                  = "tcp"
+  from_port                    = 5432
+  to_port                      = 5432
+  tags                         = var.tags
+}
+
+resource "aws_vpc_security_group_egress_rule" "proxy_to_database" {
+  count = var.enable_rds_proxy ? 1 : 0
+
+  security_group_id            = aws_security_group.proxy[0].id
+  description                  = "PostgreSQL to the instance"
+  referenced_security_group_id = aws_security_group.database.id
+  ip_protocol                  = "tcp"
+  from_port                    = 5432
+  to_port                      = 5432
+  tags                         = var.tags
+}
+
+resource "aws_vpc_security_group_ingress_rule" "from_proxy" {
+  count = var.enable_rds_proxy ? 1 : 0
+
+  security_group_id            = aws_security_group.database.id
+  description                  = "PostgreSQL from the RDS Proxy"
+  referenced_security_group_id = aws_security_group.proxy[0].id
+  ip_protocol                  = "tcp"
+  from_port                    = 5432
+  to_port                      = 5432
+  tags                         = var.tags
+}
+
+data "aws_iam_policy_document" "proxy_assume" {
+  statement {
+    actions = ["sts:AssumeRole"]
+    principals {
+      type        = "Service"
+      identifiers = ["rds.amazonaws.com"]
+    }
+  }
+}
+
+resource "aws_iam_role" "proxy" {
+  count = var.enable_rds_proxy ? 1 : 0
+
+  name_prefix        = "${var.name}-proxy-"
+  assume_role_policy = data.aws_iam_policy_document.proxy_assume.json
+  tags               = var.tags
+}
+
+data "aws_iam_policy_document" "proxy" {
+  statement {
+    sid       = "ReadTheMasterSecret"
+    actions   = ["secretsmanager:GetSecretValue"]
+    resources = [aws_db_instance.this.master_user_secret[0].secret_arn]
+  }
+
+  statement {
+    sid       = "DecryptIt"
+    actions   = ["kms:Decrypt"]
+    resources = [var.kms_key_arn]
+  }
+}
+
+resource "aws_iam_role_policy" "proxy" {
+  count = var.enable_rds_proxy ? 1 : 0
+
+  name   = "read-master-secret"
+  role   = aws_iam_role.proxy[0].id
+  policy = data.aws_iam_policy_document.proxy.json
+}
+
+resource "aws_db_proxy" "this" {
+  count = var.enable_rds_proxy ? 1 : 0
+
+  name                   = var.name
+  engine_family          = "POSTGRESQL"
+  require_tls            = true
+  role_arn               = aws_iam_role.proxy[0].arn
+  vpc_subnet_ids         = var.subnet_ids
+  vpc_security_group_ids = [aws_security_group.proxy[0].id]
+  idle_client_timeout    = 900
+  tags                   = var.tags
+
+  auth {
+    auth_scheme = "SECRETS"
+    iam_auth    = var.proxy_iam_auth
+    secret_arn  = aws_db_instance.this.master_user_secret[0].secret_arn
+    description = "The RDS-managed master credentials"
+  }
+}
+
+resource "aws_db_proxy_default_target_group" "this" {
+  count = var.enable_rds_proxy ? 1 : 0
+
+  db_proxy_name = aws_db_proxy.this[0].name
+
+  connection_pool_config {
+    max_connections_percent      = var.proxy_max_connections_percent
+    max_idle_connections_percent = 50
+    connection_borrow_timeout    = 30
+  }
+}
+
+resource "aws_db_proxy_target" "this" {
+  count = var.enable_rds_proxy ? 1 : 0
+
+  db_proxy_name          = aws_db_proxy.this[0].name
+  target_group_name      = aws_db_proxy_default_target_group.this[0].name
+  db_instance_identifier = aws_db_instance.this.identifier
+}

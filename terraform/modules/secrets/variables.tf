@@ -1,0 +1,45 @@
+variable "name" {
+  description = "Name of the application secret."
+  type        = string
+}
+
+variable "kms_key_arn" {
+  description = "KMS key that encrypts the secret."
+  type        = string
+}
+
+variable "values" {
+  description = <<-EOT
+    The application secrets as one JSON object: HUGGINGFACE_API_KEY,
+    PINECONE_API_KEY, FIREBASE_PROJECT_ID. Null (the default) leaves the value
+    to be put with `aws secretsmanager put-secret-value`, so it never enters
+    Terraform state; a map here is written by Terraform (and kept in state).
+  EOT
+  type        = map(string)
+  default     = null
+  sensitive   = true
+
+  validation {
+    condition = var.values == null ? true : alltrue([
+      for k in keys(var.values) : contains(["HUGGINGFACE_API_KEY", "PINECONE_API_KEY", "FIREBASE_PROJECT_ID"], k)
+    ])
+    error_message = "values may hold only HUGGINGFACE_API_KEY, PINECONE_API_KEY and FIREBASE_PROJECT_ID."
+  }
+}
+
+variable "recovery_window_days" {
+  description = "Days a deleted secret can still be restored (0 deletes at once)."
+  type        = number
+  default     = 7
+
+  validation {
+    condition     = var.recovery_window_days == 0 || (var.recovery_window_days >= 7 && var.recovery_window_days <= 30)
+    error_message = "recovery_window_days must be 0 or 7-30."
+  }
+}
+
+variable "tags" {
+  description = "Tags added to every resource of the module."
+  type        = map(string)
+  default     = {}
+}

@@ -1,0 +1,77 @@
+"""Secrets by ARN, read once through the extension's local endpoint (as on Lambda)."""
+
+import pytest
+
+from tests.chatstream import chat
+from tests.standins import huggingface as hf
+from tests.standins.firebase import PROJECT_ID
+from tests.standins.secrets_extension import SESSION_TOKEN, SecretsExtension
+
+APP_ARN = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:debugflow-app-AbCdEf"
+DB_ARN = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:rds!db-1234-XyZ"
+
+
+@pytest.fixture
+async def extension(make_client, monkeypatch) -> SecretsExtension:
+    monkeypatch.setenv("AWS_SESSION_TOKEN", SESSION_TOKEN)
+    stand_in = SecretsExtension()
+    server = await make_client(stand_in.app())
+    stand_in.port = server.port
+    return stand_in
+
+
+@pytest.fixture
+async def lambda_like_api(make_api, extension, huggingface, db, database_url):
+    """Configured as Terraform configures the function: secrets by ARN only."""
+    await db.execute(  # roles belong to the whole server, shared by every test
+        "DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'app_user') THEN "
+        "CREATE ROLE app_user LOGIN PASSWORD 'from-the-secret' SUPERUSER; END IF; END $$"
+    )
+    extension.secrets[APP_ARN] = {
+        "HUGGINGFACE_API_KEY": hf.API_KEY,
+        "FIREBASE_PROJECT_ID": PROJECT_ID,
+    }
+    extension.secrets[DB_ARN] = {
+        "username": "app_user",
+        "password": "from-the-secret",
+        "engine": "postgres",
+    }
+    return await make_api(
+        firebase_project_id=None,
+        app_secrets_arn=APP_ARN,
+        database_secret_arn=DB_ARN,
+        secrets_extension_port=extension.port,
+        hf_base_url=huggingface.url,
+        hf_model=hf.MAIN_MODEL,
+        hf_fast_model=hf.FAST_MODEL,
+    )
+
+
+async def test_health_reads_no_secret(lambda_like_api, extension):
+    assert (await lambda_like_api.client.get("/health")).status == 200
+    assert extension.reads == []
+
+
+async def test_secrets_are_read_once_and_used(lambda_like_api, extension, db):
+    api = lambda_like_api
+    sid = (await api.json("POST", "/api/sessions", status=201))["id"]  # Firebase project
+    t = await chat(api, {"sessionId": sid, "message": "help"})  # HuggingFace key
+    assert t.kinds()[-1] == "[DONE]"
+    await chat(api, {"sessionId": sid, "message": "again"})
+    assert sorted(set(extension.reads)) == sorted([APP_ARN, DB_ARN])
+    assert len(extension.reads) == 2  # each secret once for the container
+    users = await db.fetch(
+        "SELECT DISTINCT usename FROM pg_stat_activity WHERE application_name = 'debugflow'"
+    )
+    assert [r["usename"] for r in users] == ["app_user"]
+
+
+async def test_unreadable_secret_fails_clearly(make_api, extension):
+    api = await make_api(
+        firebase_project_id=None,
+        app_secrets_arn="arn:missing",
+        secrets_extension_port=extension.port,
+    )
+    resp = await api.call("GET", "/api/sessions")
+    assert resp.status == 503
+    assert await resp.json() == {"error": "Sign-in is not available right now; try again shortly"}

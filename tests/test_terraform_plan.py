@@ -1,0 +1,262 @@
+"""Plans of the real modules, offline, asserted on their JSON."""
+
+import json
+from pathlib import Path
+
+import pytest
+import tftest
+
+from tests.terraform_support import TERRAFORM_DIR, prepare, terraform, variables
+
+SENTINEL = "hf_SENTINEL_do_not_leak_123"
+
+
+@pytest.fixture(scope="module")
+def package(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("pkg") / "deploy.zip"
+    path.write_bytes(b"PK\x05\x06" + b"\0" * 18)  # an empty zip: plans only hash it
+    return path
+
+
+@pytest.fixture(scope="module")
+def tf(tmp_path_factory) -> tftest.TerraformTest:
+    return prepare(tmp_path_factory.mktemp("tf") / "terraform")
+
+
+_plans: dict[str, dict] = {}
+
+
+def plan(tf, package, **overrides) -> dict:
+    """Plans are pure functions of their variables here, so each is made once."""
+    key = json.dumps(overrides, sort_keys=True)
+    if key not in _plans:
+        _plans[key] = tf.plan(output=True, tf_vars=variables(package, **overrides), refresh=False)
+    return _plans[key]
+
+
+def resources(planned: dict, type_: str) -> list[dict]:
+    return [r for r in planned["resource_changes"] if r["type"] == type_]
+
+
+def after(planned: dict, address: str) -> dict:
+    (change,) = [r for r in planned["resource_changes"] if r["address"] == address]
+    return change["change"]["after"]
+
+
+def references(planned: dict, module: str, resource: str, attribute: str) -> list[str]:
+    config = planned["configuration"]["root_module"]["module_calls"][module]["module"]
+    (found,) = [r for r in config["resources"] if r["address"] == resource]
+    return found["expressions"][attribute].get("references", [])
+
+
+def module_argument(planned: dict, module: str, argument: str) -> list[str]:
+    call = planned["configuration"]["root_module"]["module_calls"][module]
+    return call["expressions"][argument].get("references", [])
+
+
+def test_format_and_validate(tf):
+    fmt = terraform(TERRAFORM_DIR, "fmt", "-check", "-recursive", "-diff")
+    assert fmt.returncode == 0, fmt.stdout + fmt.stderr
+    result = terraform(Path(tf.tfdir), "validate", "-no-color")
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_function_url_streams_without_cors(tf, package):
+    planned = plan(tf, package)
+    url = after(planned, "module.function.aws_lambda_function_url.this")
+    assert url["invoke_mode"] == "RESPONSE_STREAM"
+    assert url["authorization_type"] == "NONE"
+    assert url["cors"] == []
+    permissions = [r["change"]["after"] for r in resources(planned, "aws_lambda_permission")]
+    assert sorted(
+        (p["action"], p["principal"], p["function_url_auth_type"]) for p in permissions
+    ) == [
+        ("lambda:InvokeFunction", "*", "NONE"),
+        ("lambda:InvokeFunctionUrl", "*", "NONE"),
+    ]
+
+
+def test_function_runs_our_wrapper_in_the_private_subnets(tf, package):
+    planned = plan(tf, package)
+    function = after(planned, "module.function.aws_lambda_function.this")
+    assert function["runtime"] == "python3.12"
+    assert function["architectures"] == ["x86_64"]
+    assert function["memory_size"] == 512
+    assert 60 <= function["timeout"] <= 120
+    assert function["reserved_concurrent_executions"] == 10
+    assert function["layers"][0].endswith("AWS-Parameters-and-Secrets-Lambda-Extension:1")
+    assert module_argument(planned, "function", "subnet_ids") == [
+        "module.network.private_subnet_ids",
+        "module.network",
+    ]
+    config = planned["configuration"]["root_module"]["module_calls"]["function"]["module"]
+    (lambda_config,) = [
+        r for r in config["resources"] if r["address"] == "aws_lambda_function.this"
+    ]
+    vpc = lambda_config["expressions"]["vpc_config"][0]
+    assert "var.subnet_ids" in vpc["subnet_ids"]["references"]
+    env_refs = lambda_config["expressions"]["environment"][0]["variables"]["references"]
+    assert "local.exec_wrapper" in env_refs and "var.invoke_mode" in env_refs
+    # The environment map is unknown until apply (it holds the database host):
+    # the apply test reads the wrapper variable back from the created function.
+
+
+def test_database_is_private_encrypted_tls_only_and_reached_only_by_the_function(tf, package):
+    planned = plan(tf, package)
+    db = after(planned, "module.database.aws_db_instance.this")
+    assert db["publicly_accessible"] is False
+    assert db["storage_encrypted"] is True
+    assert db["manage_master_user_password"] is True
+    assert db["deletion_protection"] is True and db["skip_final_snapshot"] is False
+    assert db["performance_insights_enabled"] is True
+    assert db["backup_retention_period"] >= 1
+    assert set(db["enabled_cloudwatch_logs_exports"]) == {"postgresql", "upgrade"}
+    params = after(planned, "module.database.aws_db_parameter_group.this")["parameter"]
+    assert {"name": "rds.force_ssl", "value": "1", "apply_method": "immediate"} in params
+    ingress = resources(planned, "aws_vpc_security_group_ingress_rule")
+    db_rules = [r for r in ingress if r["address"].startswith("module.database.")]
+    assert [r["address"] for r in db_rules] == [
+        "module.database.aws_vpc_security_group_ingress_rule.from_function"
+    ]
+    assert db_rules[0]["change"]["after"]["cidr_ipv4"] is None
+    assert references(
+        planned,
+        "database",
+        "aws_vpc_security_group_ingress_rule.from_function",
+        "referenced_security_group_id",
+    ) == ["var.client_security_group_id"]
+    assert module_argument(planned, "database", "client_security_group_id") == [
+        "module.function.security_group_id",
+        "module.function",
+    ]
+
+
+def test_admin_cidrs_open_5432_to_them_only(tf, package):
+    planned = plan(tf, package, admin_cidr_blocks=["10.99.0.0/24"])
+    (rule,) = [
+        r
+        for r in resources(planned, "aws_vpc_security_group_ingress_rule")
+        if "from_admin" in r["address"]
+    ]
+    assert rule["change"]["after"]["cidr_ipv4"] == "10.99.0.0/24"
+    assert rule["change"]["after"]["from_port"] == 5432
+
+
+@pytest.mark.parametrize(("single", "count"), [(False, 2), (True, 1)])
+def test_nat_gateways_follow_the_toggle(tf, package, single, count):
+    planned = plan(tf, package, single_nat_gateway=single)
+    assert len(resources(planned, "aws_nat_gateway")) == count
+    assert len(resources(planned, "aws_eip")) == count
+    assert len(resources(planned, "aws_route")) == 3  # internet + one per private table
+
+
+def test_network_basics(tf, package):
+    planned = plan(tf, package)
+    # Adopting the default group with no rules removes all of its rules.
+    network = planned["configuration"]["root_module"]["module_calls"]["network"]["module"]
+    (default_sg,) = [r for r in network["resources"] if r["type"] == "aws_default_security_group"]
+    assert "ingress" not in default_sg["expressions"] and "egress" not in default_sg["expressions"]
+    assert len(resources(planned, "aws_subnet")) == 4
+    for subnet in resources(planned, "aws_subnet"):
+        assert subnet["change"]["after"]["map_public_ip_on_launch"] is False
+    endpoint = after(planned, "module.network.aws_vpc_endpoint.secretsmanager")
+    assert endpoint["service_name"] == "com.amazonaws.eu-west-1.secretsmanager"
+    assert endpoint["private_dns_enabled"] is True
+    assert after(planned, "module.network.aws_flow_log.this")["traffic_type"] == "ALL"
+
+
+def test_proxy_toggle_adds_the_proxy_and_points_the_function_at_it(tf, package):
+    without = plan(tf, package)
+    assert resources(without, "aws_db_proxy") == []
+    planned = plan(tf, package, enable_rds_proxy=True)
+    (proxy,) = resources(planned, "aws_db_proxy")
+    assert proxy["change"]["after"]["require_tls"] is True
+    assert proxy["change"]["after"]["engine_family"] == "POSTGRESQL"
+    assert proxy["change"]["after"]["auth"][0]["auth_scheme"] == "SECRETS"
+    (group,) = resources(planned, "aws_db_proxy_default_target_group")
+    assert group["change"]["after"]["connection_pool_config"][0]["max_connections_percent"] < 100
+    assert len(resources(planned, "aws_db_proxy_target")) == 1
+    # The function's DATABASE_URL is built from the database module's endpoint,
+    # which is the proxy's when enabled (checked against moto in the apply test).
+    function_env = planned["configuration"]["root_module"]["module_calls"]["function"][
+        "expressions"
+    ]["environment"]["references"]
+    assert "module.database.endpoint" in function_env
+
+
+def test_no_secret_value_in_environment_or_outputs(tf, package):
+    secrets = {"HUGGINGFACE_API_KEY": SENTINEL, "FIREBASE_PROJECT_ID": "demo-project"}
+    planned = plan(tf, package, app_secret_values=secrets)
+    version = after(planned, "module.secrets.aws_secretsmanager_secret_version.app[0]")
+    assert "secret_string" not in version or version["secret_string"] != SENTINEL
+    assert SENTINEL not in json.dumps(after(planned, "module.function.aws_lambda_function.this"))
+    assert SENTINEL not in json.dumps(planned["output_changes"])
+    assert SENTINEL not in json.dumps(planned["planned_values"].get("outputs", {}))
+    # Anywhere else than the secret version itself (where it is marked sensitive):
+    others = [
+        r for r in planned["resource_changes"] if r["type"] != "aws_secretsmanager_secret_version"
+    ]
+    assert SENTINEL not in json.dumps(others)
+    (change,) = resources(planned, "aws_secretsmanager_secret_version")
+    assert change["change"]["after_sensitive"]["secret_string"] is True
+    env_keys = planned["configuration"]["root_module"]["module_calls"]["function"]["expressions"][
+        "environment"
+    ]["references"]
+    assert not any("app_secret_values" in ref for ref in env_keys)
+
+
+def test_iam_statements_name_their_resources(tf, package):
+    """No secret, database or KMS action is granted on "*" (except in the key's own policy,
+    where "*" means the key itself)."""
+    planned = plan(tf, package, enable_rds_proxy=True)
+    root = planned["configuration"]["root_module"]
+    documents = [
+        (f"module.{name}.{r['address']}", r)
+        for name, call in root["module_calls"].items()
+        for r in call["module"]["resources"]
+        if r["type"] == "aws_iam_policy_document"
+    ]
+    checked = 0
+    for address, document in documents:
+        for statement in document["expressions"].get("statement", []):
+            actions = statement["actions"].get("constant_value", [])
+            if not any(a.startswith(("secretsmanager:", "rds", "kms:")) for a in actions):
+                continue
+            checked += 1
+            named = statement["resources"]
+            assert named.get("references"), (address, actions)
+            assert "*" not in named.get("constant_value", []), (address, actions)
+    assert checked >= 4  # function: secrets and KMS; proxy: secret and KMS
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"invoke_mode": "STREAM"}, "invoke_mode must be RESPONSE_STREAM or BUFFERED"),
+        ({"authorization_type": "OPEN"}, "authorization_type must be NONE or AWS_IAM"),
+        ({"architecture": "sparc"}, "architecture must be x86_64 or arm64"),
+        ({"admin_cidr_blocks": ["0.0.0.0/0"]}, "never 0.0.0.0/0"),
+        ({"admin_cidr_blocks": ["not-a-cidr"]}, "admin_cidr_blocks must be valid"),
+        ({"vpc_cidr": "10.0.0.0/28"}, "vpc_cidr must be a valid IPv4 CIDR"),
+        ({"memory_size": 64}, "memory_size must be 256-10240 MB"),
+        ({"timeout": 30}, "timeout must be 60-120 seconds"),
+        ({"timeout": 900}, "timeout must be 60-120 seconds"),
+        ({"azs": ["eu-west-1a"]}, "at least two availability zones"),
+        ({"cors_origins": ["*"]}, "without paths or wildcards"),
+        ({"account_id": "12345"}, "account_id must be 12 digits"),
+        (
+            {"secrets_extension_layer_arn": "arn:aws:lambda:eu-west-1:1:layer:x:1"},
+            "AWS-Parameters-and-Secrets-Lambda-Extension layer version ARN",
+        ),
+    ],
+)
+def test_variable_validations_reject_bad_values(tf, package, overrides, message):
+    with pytest.raises(tftest.TerraformTestError) as failure:
+        plan(tf, package, **overrides)
+    assert message in " ".join(failure.value.args[0].split())
+
+
+def test_layer_must_match_the_architecture(tf, package):
+    with pytest.raises(tftest.TerraformTestError) as failure:
+        plan(tf, package, architecture="arm64")
+    assert "built for the function's architecture" in " ".join(failure.value.args[0].split())
