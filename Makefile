@@ -3,8 +3,13 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 TERRAFORM ?= terraform
+TF_DIR ?= terraform
+PACKAGE ?= dist/deploy.zip
+SERVERS ?= servers.json
+# Extra terraform flags, e.g. TF_ARGS="-var-file=staging.tfvars".
+TF_ARGS ?=
 
-.PHONY: dev emulate package test lint fmt clean
+.PHONY: dev emulate package deploy destroy verify pgadmin-servers test lint fmt clean
 
 $(VENV)/.dev: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -24,9 +29,33 @@ dev: $(VENV)/.dev
 emulate: $(VENV)/.dev
 	$(PY) -m handler.lambda_runtime.emulator --task-root . --port 9000
 
-## package: dist/deploy.zip for Lambda (python3.12, x86_64); ARGS="--arch arm64" etc.
+## package: $(PACKAGE) for Lambda (python3.12, x86_64); ARGS="--arch arm64" etc.
 package: $(VENV)/.dev
-	$(PY) build.py $(ARGS)
+	$(PY) build.py --output $(PACKAGE) $(ARGS)
+
+## deploy: package, then terraform apply in $(TF_DIR) (shows the plan and asks first)
+deploy: package
+	@echo "Deploying $(PACKAGE) with the settings in $(TF_DIR)/terraform.tfvars."
+	$(TERRAFORM) -chdir=$(TF_DIR) init -input=false
+	$(TERRAFORM) -chdir=$(TF_DIR) apply -var package_file=$(abspath $(PACKAGE)) $(TF_ARGS)
+
+## destroy: terraform destroy in $(TF_DIR) (shows what goes and asks first)
+destroy:
+	@echo "Destroying the stack in $(TF_DIR). The database keeps a final snapshot unless"
+	@echo "db_skip_final_snapshot = true, and refuses while db_deletion_protection = true."
+	$(TERRAFORM) -chdir=$(TF_DIR) destroy -var package_file=$(abspath $(PACKAGE)) $(TF_ARGS)
+
+## verify: check a deployment: make verify URL=https://<id>.lambda-url.<region>.on.aws [TOKEN=<Firebase ID token>]
+verify: $(VENV)/.dev
+	@test -n "$(URL)" || { echo "usage: make verify URL=<function URL> [TOKEN=<Firebase ID token>]"; exit 2; }
+	$(PY) -m handler verify $(URL) $(if $(TOKEN),--token $(TOKEN))
+
+## pgadmin-servers: write $(SERVERS) for pgAdmin's import from the Terraform outputs (no password)
+pgadmin-servers: $(VENV)/.dev
+	$(TERRAFORM) -chdir=$(TF_DIR) output -json | $(PY) -m handler pgadmin-servers > $(SERVERS).tmp
+	mv $(SERVERS).tmp $(SERVERS)
+	@echo "Wrote $(SERVERS): in pgAdmin, Tools > Import/Export Servers. The password is in the"
+	@echo "database_master_secret_arn secret (see docs/deploy.md)."
 
 ## test: every test: service, runtime, package and Terraform plans
 test: $(VENV)/.test

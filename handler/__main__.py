@@ -1,4 +1,4 @@
-"""Command line: `python -m handler serve|migrate`."""
+"""Command line: `python -m handler serve|migrate|verify|pgadmin-servers`."""
 
 from __future__ import annotations
 
@@ -49,12 +49,48 @@ async def _migrate(settings: Settings) -> None:
     print(f"applied: {', '.join(applied)}" if applied else "schema is up to date")
 
 
+def _verify(url: str, token: str | None) -> int:
+    from handler import verify
+
+    checks = asyncio.run(verify.run(url, token))
+    print(verify.table(checks))
+    return 0 if all(c.ok for c in checks) else 1
+
+
+def _pgadmin_servers(name: str) -> int:
+    import json
+
+    from handler.pgadmin import servers_json
+
+    try:
+        print(json.dumps(servers_json(json.load(sys.stdin), name), indent=2))
+    except (ValueError, KeyError) as exc:
+        print(f"pgadmin-servers: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m handler", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("serve", help="run the service on HOST:PORT")
     commands.add_parser("migrate", help="apply pending schema migrations to DATABASE_URL")
+    verify = commands.add_parser(
+        "verify", help="check a deployment: health, database, internet, streaming"
+    )
+    verify.add_argument(
+        "url", help="the Function URL (or http://127.0.0.1:9000 under make emulate)"
+    )
+    verify.add_argument("--token", help="a Firebase ID token: also run one real chat")
+    servers = commands.add_parser(
+        "pgadmin-servers", help="pgAdmin servers.json from `terraform output -json` on stdin"
+    )
+    servers.add_argument("--name", default="DebugFlow", help="server name shown in pgAdmin")
     args = parser.parse_args(argv)
+    if args.command == "verify":
+        return _verify(args.url, args.token)
+    if args.command == "pgadmin-servers":
+        return _pgadmin_servers(args.name)
     try:
         settings = Settings.from_env()
         logs.configure(settings.log_level)

@@ -39,8 +39,11 @@ def plugin_dir() -> str:
 
 
 def environment(workdir: Path) -> dict[str, str]:
+    """Terraform's environment: a CLI config that installs providers from the mirror only."""
     config = workdir / "terraformrc"
-    config.write_text("")  # an explicit, empty CLI config: no warnings, no plugin cache
+    config.write_text(
+        f'provider_installation {{\n  filesystem_mirror {{\n    path = "{plugin_dir()}"\n  }}\n}}\n'
+    )
     return {
         "TF_CLI_CONFIG_FILE": str(config),
         "TF_IN_AUTOMATION": "1",

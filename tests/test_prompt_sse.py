@@ -2,7 +2,8 @@
 
 import pytest
 
-from handler.chat import prompt, sse
+from handler import sse
+from handler.chat import prompt
 from handler.chat.prompt import Layer
 
 

@@ -1,8 +1,13 @@
-"""terraform apply, plan and destroy against a local moto server."""
+"""docs/deploy.md's commands, run as written, against a local moto server.
 
-import io
+`make package`, `make deploy` (terraform apply), putting the secret, the
+outputs, `make pgadmin-servers`, a second plan that must show no changes,
+`aws lambda get-policy`, and `make destroy`, which must leave nothing.
+"""
+
 import json
 import os
+import shlex
 import socket
 import subprocess
 import sys
@@ -14,10 +19,29 @@ from pathlib import Path
 import boto3
 import pytest
 
-from tests.terraform_support import ACCOUNT_ID, prepare, terraform, variables
+from tests import deploy_guide
+from tests.terraform_support import ROOT, environment, prepare, terraform
 
 REGION = "us-east-1"
+FUNCTION = "debugflow-prod"
 LAYER = "AWS-Parameters-and-Secrets-Lambda-Extension"
+
+# Attributes moto does not store or echo back the way AWS does, so a second
+# plan against moto shows them changed. Anything else changing is a failure.
+MOTO_GAPS = {
+    ("aws_db_instance", "performance_insights_enabled"),
+    ("aws_db_instance", "performance_insights_kms_key_id"),
+    ("aws_db_instance", "performance_insights_retention_period"),
+    ("aws_db_parameter_group", "parameter"),
+    ("aws_lambda_function", "logging_config"),
+    # DescribeSecurityGroupRules: no description, group ids prefixed with the account.
+    ("aws_vpc_security_group_ingress_rule", "description"),
+    ("aws_vpc_security_group_ingress_rule", "referenced_security_group_id"),
+    ("aws_vpc_security_group_egress_rule", "description"),
+    ("aws_vpc_security_group_egress_rule", "referenced_security_group_id"),
+    # Re-derived from a policy document that is re-read because the instance changes.
+    ("aws_iam_role_policy", "policy"),
+}
 
 
 @pytest.fixture(scope="module")
@@ -54,104 +78,150 @@ def client(service: str, endpoint: str):
     )
 
 
-@pytest.fixture(scope="module")
-def package(tmp_path_factory) -> Path:
-    path = tmp_path_factory.mktemp("pkg") / "deploy.zip"
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        archive.writestr("handler/__init__.py", "")
-    path.write_bytes(buffer.getvalue())
-    return path
-
-
-def test_apply_plan_destroy(moto_endpoint, package, tmp_path):
+def test_deploy_guide_against_moto(moto_endpoint, tmp_path):
     lam = client("lambda", moto_endpoint)
-    layer = lam.publish_layer_version(LayerName=LAYER, Content={"ZipFile": package.read_bytes()})
-    workdir = tmp_path / "terraform"
-    tf = prepare(workdir, endpoint=moto_endpoint)
-    tf_vars = variables(
-        package,
-        region=REGION,
-        secrets_extension_layer_arn=layer["LayerVersionArn"],
-        enable_rds_proxy=True,
-        db_deletion_protection=False,
-        db_skip_final_snapshot=True,
-        db_multi_az=False,
-        single_nat_gateway=True,
+    placeholder = tmp_path / "layer.zip"
+    with zipfile.ZipFile(placeholder, "w") as archive:
+        archive.writestr("extensions/README", "stands in for the AWS-provided layer")
+    layer = lam.publish_layer_version(
+        LayerName=LAYER, Content={"ZipFile": placeholder.read_bytes()}
     )
+
+    workdir = tmp_path / "terraform"
+    prepare(workdir, endpoint=moto_endpoint)
+    env = {
+        **os.environ,
+        **environment(workdir),
+        "AWS_ENDPOINT_URL": moto_endpoint,
+        "AWS_ACCESS_KEY_ID": "mock",
+        "AWS_SECRET_ACCESS_KEY": "mock",
+        "AWS_DEFAULT_REGION": REGION,
+    }
+    package = tmp_path / "deploy.zip"
+    make_vars = [
+        f"TF_DIR={workdir}",
+        f"PACKAGE={package}",
+        "TF_ARGS=-auto-approve -no-color",
+        f"SERVERS={tmp_path / 'servers.json'}",
+    ]
+
+    def run(command: str, cwd: Path = tmp_path) -> str:
+        if command.startswith("make "):
+            command = f"{command} {' '.join(shlex.quote(v) for v in make_vars)}"
+            cwd = ROOT
+        result = subprocess.run(
+            command, shell=True, cwd=cwd, env=env, capture_output=True, text=True, timeout=1200
+        )
+        assert result.returncode == 0, (command, result.stdout[-3000:], result.stderr[-3000:])
+        return result.stdout
+
+    # One-time setup and deploy, as the guide says; the moto-specific values
+    # (region, zones, the layer published above) override the example's.
+    (cp,) = deploy_guide.starting_with("cp ")
+    run(cp)
+    (workdir / "test.auto.tfvars.json").write_text(
+        json.dumps(
+            {
+                "region": REGION,
+                "azs": [f"{REGION}a", f"{REGION}b"],
+                "secrets_extension_layer_arn": layer["LayerVersionArn"],
+                "enable_rds_proxy": True,
+                "db_deletion_protection": False,
+                "db_skip_final_snapshot": True,
+                "db_multi_az": False,
+                "single_nat_gateway": True,
+            }
+        )
+    )
+    deployed = False
     try:
-        tf.apply(tf_vars=tf_vars)
-        outputs = tf.output()
-        assert outputs["function_url"].startswith("http")
-        assert outputs["function_name"] == "debugflow-prod"
-        assert outputs["database_port"] == 5432
-        assert outputs["app_secret_arn"].startswith("arn:aws:secretsmanager:")
-        assert outputs["database_master_secret_arn"].startswith("arn:aws:secretsmanager:")
-        assert set(outputs["pgadmin"]) == {"host", "port", "database", "username", "sslmode"}
-        assert outputs["pgadmin"]["sslmode"] == "require"
+        run("make package")
+        assert zipfile.is_zipfile(package)
+        run("make deploy")
+        deployed = True
+        outputs = json.loads(terraform(workdir, "output", "-json").stdout)
+        assert outputs["function_name"]["value"] == FUNCTION
+        assert set(outputs["pgadmin"]["value"]) == {
+            "host",
+            "port",
+            "database",
+            "username",
+            "sslmode",
+        }
+
+        (tmp_path / "secrets.json").write_text(
+            json.dumps({"HUGGINGFACE_API_KEY": "hf_test", "FIREBASE_PROJECT_ID": "debugflow-test"})
+        )
+        (put,) = deploy_guide.starting_with("aws secretsmanager put-secret-value")
+        run(put)
+        stored = client("secretsmanager", moto_endpoint).get_secret_value(
+            SecretId=outputs["app_secret_arn"]["value"]
+        )
+        assert json.loads(stored["SecretString"])["FIREBASE_PROJECT_ID"] == "debugflow-test"
+
+        (url_command,) = deploy_guide.starting_with(
+            "terraform -chdir=terraform output -raw function_url"
+        )
+        assert run(url_command).startswith("http")
+
+        run("make pgadmin-servers")
+        server = json.loads((tmp_path / "servers.json").read_text())["Servers"]["1"]
+        pgadmin = outputs["pgadmin"]["value"]
+        assert (server["Host"], server["Port"], server["SSLMode"]) == (
+            pgadmin["host"],
+            pgadmin["port"],
+            "require",
+        )
+        assert "password" not in (tmp_path / "servers.json").read_text().lower().replace(
+            "savepassword", ""
+        )
+
+        (get_password,) = deploy_guide.starting_with("aws secretsmanager get-secret-value")
+        assert json.loads(run(get_password))["username"] == pgadmin["username"]
+
+        (policy_command,) = deploy_guide.starting_with("aws lambda get-policy")
+        policy = json.loads(json.loads(run(policy_command))["Policy"])
+        actions = sorted(s["Action"] for s in policy["Statement"])
+        assert actions == ["lambda:InvokeFunction", "lambda:InvokeFunctionUrl"]
 
         again = terraform(
             workdir,
             "plan",
-            "-detailed-exitcode",
             "-input=false",
             "-no-color",
-            *[f"-var={k}={v}" for k, v in _cli_vars(tf_vars).items()],
+            "-out=again.tfplan",
+            f"-var=package_file={package}",
         )
-        assert again.returncode == 0, again.stdout[-3000:] + again.stderr[-3000:]
+        assert again.returncode == 0, again.stderr[-3000:]
+        assert _drift(json.loads(terraform(workdir, "show", "-json", "again.tfplan").stdout)) == []
 
-        function = lam.get_function(FunctionName="debugflow-prod")["Configuration"]
-        env = function["Environment"]["Variables"]
-        assert env["AWS_LAMBDA_EXEC_WRAPPER"] == "/var/task/handler/lambda_runtime/exec-wrapper"
-        assert env["LAMBDA_INVOKE_MODE"] == "RESPONSE_STREAM"
-        assert ":" not in env["DATABASE_URL"].split("@")[0].removeprefix("postgresql://")
+        function = lam.get_function(FunctionName=FUNCTION)["Configuration"]
+        variables = function["Environment"]["Variables"]
+        assert (
+            variables["AWS_LAMBDA_EXEC_WRAPPER"] == "/var/task/handler/lambda_runtime/exec-wrapper"
+        )
+        assert variables["LAMBDA_INVOKE_MODE"] == "RESPONSE_STREAM"
+        assert "hf_test" not in json.dumps(variables)
+        assert ":" not in variables["DATABASE_URL"].removeprefix("postgresql://").split("@")[0]
         proxy = client("rds", moto_endpoint).describe_db_proxies()["DBProxies"][0]
-        assert proxy["Endpoint"] in env["DATABASE_URL"]  # the function goes through the proxy
-        assert outputs["database_endpoint"] == proxy["Endpoint"]
+        assert f"@{proxy['Endpoint']}:" in variables["DATABASE_URL"]  # through the proxy
         private = {
             s["SubnetId"]
             for s in client("ec2", moto_endpoint).describe_subnets()["Subnets"]
             if {"Key": "Tier", "Value": "private"} in s.get("Tags", [])
         }
         assert set(function["VpcConfig"]["SubnetIds"]) == private
-        url = lam.get_function_url_config(FunctionName="debugflow-prod")
+        url = lam.get_function_url_config(FunctionName=FUNCTION)
         assert url["InvokeMode"] == "RESPONSE_STREAM" and "Cors" not in url
     finally:
-        destroyed = terraform(
-            workdir,
-            "destroy",
-            "-auto-approve",
-            "-input=false",
-            "-no-color",
-            *[f"-var={k}={v}" for k, v in _cli_vars(tf_vars).items()],
-        )
-    assert destroyed.returncode == 0, destroyed.stdout[-3000:] + destroyed.stderr[-3000:]
+        if deployed:
+            run("make destroy")
     assert terraform(workdir, "state", "list").stdout.strip() == ""
     assert lam.list_functions()["Functions"] == []
     assert client("rds", moto_endpoint).describe_db_instances()["DBInstances"] == []
+    assert client("rds", moto_endpoint).describe_db_proxies()["DBProxies"] == []
     vpcs = client("ec2", moto_endpoint).describe_vpcs()["Vpcs"]
     assert [v for v in vpcs if not v["IsDefault"]] == []
-    secrets = client("secretsmanager", moto_endpoint).list_secrets()["SecretList"]
-    assert [s for s in secrets if "DeletedDate" not in s and "debugflow" in s["Name"]] == []
-    assert ACCOUNT_ID in layer["LayerVersionArn"]
-
-
-# Attributes moto does not store or echo back the way AWS does, so a second
-# plan against moto shows them changed. Anything else changing is a failure.
-MOTO_GAPS = {
-    ("aws_db_instance", "performance_insights_enabled"),
-    ("aws_db_instance", "performance_insights_kms_key_id"),
-    ("aws_db_instance", "performance_insights_retention_period"),
-    ("aws_db_parameter_group", "parameter"),
-    ("aws_lambda_function", "logging_config"),
-    # DescribeSecurityGroupRules: no description, group ids prefixed with the account.
-    ("aws_vpc_security_group_ingress_rule", "description"),
-    ("aws_vpc_security_group_ingress_rule", "referenced_security_group_id"),
-    ("aws_vpc_security_group_egress_rule", "description"),
-    ("aws_vpc_security_group_egress_rule", "referenced_security_group_id"),
-    # Re-derived from a policy document that is re-read because the instance changes.
-    ("aws_iam_role_policy", "policy"),
-}
 
 
 def _drift(plan: dict) -> list[tuple[str, str]]:
@@ -171,7 +241,3 @@ def _drift(plan: dict) -> list[tuple[str, str]]:
             if changed and (change["type"], key) not in MOTO_GAPS:
                 drift.append((change["address"], key))
     return drift
-
-
-def _cli_vars(tf_vars: dict) -> dict[str, str]:
-    return {k: v if isinstance(v, str) else json.dumps(v) for k, v in tf_vars.items()}

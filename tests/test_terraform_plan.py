@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 import tftest
 
-from tests.terraform_support import TERRAFORM_DIR, prepare, terraform, variables
+from tests.terraform_support import prepare, terraform, variables
 
 SENTINEL = "hf_SENTINEL_do_not_leak_123"
 
@@ -55,7 +55,7 @@ def module_argument(planned: dict, module: str, argument: str) -> list[str]:
 
 
 def test_format_and_validate(tf):
-    fmt = terraform(TERRAFORM_DIR, "fmt", "-check", "-recursive", "-diff")
+    fmt = terraform(Path(tf.tfdir), "fmt", "-check", "-recursive", "-diff")  # a copy of terraform/
     assert fmt.returncode == 0, fmt.stdout + fmt.stderr
     result = terraform(Path(tf.tfdir), "validate", "-no-color")
     assert result.returncode == 0, result.stdout + result.stderr

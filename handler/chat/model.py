@@ -16,7 +16,7 @@ from typing import Any, Protocol
 
 import aiohttp
 
-from handler.chat import sse
+from handler import sse
 from handler.settings import Settings
 
 log = logging.getLogger(__name__)

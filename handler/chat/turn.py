@@ -24,8 +24,8 @@ from handler.chat import prompt, summaries
 from handler.chat.index import Match
 from handler.chat.model import ModelError, complete
 from handler.chat.services import ChatServices
-from handler.chat.sse import EventStream
 from handler.errors import bad_request
+from handler.sse import EventStream
 from handler.store import chat as store
 from handler.store.sessions import DEFAULT_TITLE
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 from aiohttp import web
 
 from handler import ratelimit, validation
-from handler.chat.sse import EventStream
 from handler.chat.turn import ChatRequest, ChatTurn
 from handler.keys import CHAT, DEADLINE_MS, USER
+from handler.sse import EventStream
 
 routes = web.RouteTableDef()
 

@@ -204,6 +204,17 @@ PATHS: dict[str, dict[str, Any]] = {
         )
     },
     "/openapi.json": {"get": _op("This document", {"type": "object"}, auth=False)},
+    "/debug-stream": {
+        "get": {
+            "summary": "Streaming check: 5 events 300 ms apart, then [DONE] (about 1.2 s)",
+            "responses": {
+                "200": {
+                    "description": 'Events `{"seq","of","elapsed_ms"}`',
+                    "content": {"text/event-stream": {"schema": {"type": "string"}}},
+                }
+            },
+        }
+    },
     "/api/user/profile": {
         "get": _op(
             "Global instructions", _obj(["global_instructions"], global_instructions=NULLABLE_STR)

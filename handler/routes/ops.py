@@ -6,6 +6,8 @@ strings, keys or stack traces.
 
 from __future__ import annotations
 
+import asyncio
+import json
 import logging
 import time
 
@@ -13,6 +15,7 @@ import aiohttp
 from aiohttp import web
 
 from handler.keys import DATABASE, HTTP, SETTINGS, STARTED_AT
+from handler.sse import DONE, encode_data
 from handler.timeutil import elapsed_ms, now_iso
 
 log = logging.getLogger(__name__)
@@ -92,3 +95,33 @@ async def debug_internet(request: web.Request) -> web.Response:
     return web.json_response(
         {"success": True, "latency": elapsed_ms(started), "keys_count": len(keys)}
     )
+
+
+STREAM_EVENTS = 5
+STREAM_INTERVAL = 0.3  # seconds; five events stay well under the 2 s bound
+
+
+@routes.get("/debug-stream")
+async def debug_stream(request: web.Request) -> web.StreamResponse:
+    """A few timed events, so an operator can see streaming work without a token.
+
+    Each event says when it was sent; a client that receives them all at once
+    is behind a buffering hop (a BUFFERED Function URL, a proxy).
+    """
+    response = web.StreamResponse(
+        headers={
+            "Content-Type": "text/event-stream; charset=utf-8",
+            "Cache-Control": "no-cache",
+            "X-Accel-Buffering": "no",
+        }
+    )
+    await response.prepare(request)
+    started = time.monotonic()
+    for seq in range(STREAM_EVENTS):
+        if seq:
+            await asyncio.sleep(STREAM_INTERVAL)
+        elapsed_ms = round((time.monotonic() - started) * 1000)
+        event = {"seq": seq, "of": STREAM_EVENTS, "elapsed_ms": elapsed_ms}
+        await response.write(encode_data(json.dumps(event)))
+    await response.write(encode_data(DONE))
+    return response

@@ -193,4 +193,7 @@ resource "aws_lambda_permission" "url_invoke" {
   function_name          = aws_lambda_function.this.function_name
   principal              = "*"
   function_url_auth_type = "NONE"
+
+  # One policy change at a time: both statements edit the same resource policy.
+  depends_on = [aws_lambda_permission.url]
 }

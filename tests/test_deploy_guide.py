@@ -1,0 +1,34 @@
+"""Every command in docs/deploy.md is one the tests run, as written."""
+
+from tests import deploy_guide
+
+APPLY = "test_terraform_apply.py::test_deploy_guide_against_moto"
+VERIFY = "test_verify.py::test_guide_commands_against_the_emulator"
+
+# Each command of the guide, and the test that runs it.
+RUN_BY = {
+    "cp terraform/terraform.tfvars.example terraform/terraform.tfvars": APPLY,
+    'aws secretsmanager put-secret-value --secret-id "$(terraform -chdir=terraform output -raw '
+    'app_secret_arn)" --secret-string file://secrets.json': APPLY,
+    "make package": APPLY,
+    "make deploy": APPLY,
+    "make verify URL=https://abc123.lambda-url.eu-west-1.on.aws": VERIFY,
+    # The troubleshooting table names the same target.
+    "make verify": VERIFY,
+    "terraform -chdir=terraform output -raw function_url": APPLY,
+    "make pgadmin-servers": APPLY,
+    'aws secretsmanager get-secret-value --secret-id "$(terraform -chdir=terraform output -raw '
+    'database_master_secret_arn)" --query SecretString --output text': APPLY,
+    "make destroy": APPLY,
+    "curl -si -X OPTIONS -H 'Origin: https://app.example.com' -H 'Access-Control-Request-Method: "
+    'POST\' "$URL/api/chat"': VERIFY,
+    "aws lambda get-policy --function-name debugflow-prod": APPLY,
+}
+
+
+def test_every_guide_command_is_run_by_a_test():
+    assert set(deploy_guide.commands()) == set(RUN_BY)
+
+
+def test_the_readme_links_the_guide(repo_root):
+    assert "docs/deploy.md" in (repo_root / "README.md").read_text()
