@@ -57,19 +57,21 @@ pgadmin-servers: $(VENV)/.dev
 	@echo "Wrote $(SERVERS): in pgAdmin, Tools > Import/Export Servers. The password is in the"
 	@echo "database_master_secret_arn secret (see docs/deploy.md)."
 
-## test: every test: service, runtime, package and Terraform plans
-test: $(VENV)/.test
+## test: lint, then every test: service, runtime, package, Terraform (plan, moto apply, checkov)
+test: lint
 	$(PY) -m pytest
 
 ## lint: ruff and terraform fmt, checking only
 lint: $(VENV)/.test
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
+	$(TERRAFORM) fmt -check -recursive $(TF_DIR)
 
 ## fmt: rewrite sources in the project's style
 fmt: $(VENV)/.test
 	$(PY) -m ruff check --fix .
 	$(PY) -m ruff format .
+	$(TERRAFORM) fmt -recursive $(TF_DIR)
 
 clean:
 	rm -rf $(VENV) dist build .pytest_cache .ruff_cache

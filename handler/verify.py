@@ -54,19 +54,22 @@ async def health(http: aiohttp.ClientSession, url: str) -> str:
     return f"up {body.get('uptime')} s"
 
 
-async def database(http: aiohttp.ClientSession, url: str) -> str:
-    async with http.get(f"{url}/debug-db") as resp:
+async def _diagnostic(http: aiohttp.ClientSession, url: str, path: str) -> dict:
+    """The body of one of the service's `{"success": ...}` diagnostic routes."""
+    async with http.get(f"{url}{path}") as resp:
         body = await _json(resp)
     if resp.status != 200 or not body.get("success"):
         raise CheckFailed(f"HTTP {resp.status}: {body.get('error', body)}")
+    return body
+
+
+async def database(http: aiohttp.ClientSession, url: str) -> str:
+    body = await _diagnostic(http, url, "/debug-db")
     return f"{str(body.get('version', ''))[:40]} ({body.get('latency')} on the server)"
 
 
 async def internet(http: aiohttp.ClientSession, url: str) -> str:
-    async with http.get(f"{url}/debug-internet") as resp:
-        body = await _json(resp)
-    if resp.status != 200 or not body.get("success"):
-        raise CheckFailed(f"HTTP {resp.status}: {body.get('error', body)}")
+    body = await _diagnostic(http, url, "/debug-internet")
     return f"{body.get('keys_count')} Firebase signing keys fetched"
 
 
