@@ -13,6 +13,7 @@ Only the standard library and pip are used.
 from __future__ import annotations
 
 import argparse
+import glob
 import hashlib
 import os
 import platform
@@ -42,7 +43,8 @@ FIXED_TIME = (1980, 1, 1, 0, 0, 0)  # zip's epoch: no build time leaks into the 
 
 # Everything pruned, in one place. Paths are matched against each file's path in the zip.
 PRUNE = {
-    "bytecode compiled for the build machine": ["*/__pycache__/*", "*.pyc", "*.pyo"],
+    # (bytecode for the target interpreter is compiled afterwards: see compile_bytecode)
+    "bytecode compiled by pip for the build machine": ["*/__pycache__/*", "*.pyc", "*.pyo"],
     "tests shipped inside packages": ["*/tests/*", "*/test/*", "*/testing/*"],
     "type stubs and markers": ["*.pyi", "*/py.typed"],
     "C and Cython sources next to their built modules": ["*.c", "*.h", "*.pyx", "*.pxd"],
@@ -189,6 +191,59 @@ def collect(staging: Path) -> tuple[dict[str, Path], dict[str, int]]:
     return files, dict(left_out)
 
 
+# Run by the target interpreter: one .pyc per module, deterministic (hash-based,
+# never re-checked: the zip is immutable) and naming its Lambda path in tracebacks.
+COMPILE = """
+import py_compile, sys
+from importlib.util import cache_from_source
+staging, names = sys.argv[1], sys.argv[2:]
+mode = py_compile.PycInvalidationMode.UNCHECKED_HASH
+for name in names:
+    source = f"{staging}/{name}"
+    py_compile.compile(source, cfile=cache_from_source(source), dfile=f"/var/task/{name}",
+                       doraise=True, invalidation_mode=mode)
+    print(cache_from_source(name))
+"""
+
+
+def target_interpreter(python_version: str) -> str | None:
+    """A working interpreter of the target version: on PATH, or one pyenv installed."""
+    if python_version == "local":
+        return sys.executable
+    pyenv = os.environ.get("PYENV_ROOT", str(Path.home() / ".pyenv"))
+    candidates = [shutil.which(f"python{python_version}")]
+    candidates += sorted(
+        glob.glob(f"{pyenv}/versions/{python_version}.*/bin/python{python_version}")
+    )
+    for candidate in filter(None, candidates):
+        probe = subprocess.run(
+            [candidate, "-c", "import sys; print('%d.%d' % sys.version_info[:2])"],
+            capture_output=True,
+            text=True,
+        )
+        if probe.returncode == 0 and probe.stdout.strip() == python_version:
+            return candidate
+    return None
+
+
+def compile_bytecode(staging: Path, files: dict[str, Path], python_version: str) -> int:
+    """Add bytecode for the target Python: /var/task is read-only, so without it
+    every cold start compiles every module it imports."""
+    python = target_interpreter(python_version)
+    if python is None:
+        print(f"  note: no python{python_version} here, so no bytecode: cold starts will compile")
+        return 0
+    sources = sorted(name for name in files if name.endswith(".py"))
+    result = subprocess.run(
+        [python, "-c", COMPILE, str(staging), *sources], capture_output=True, text=True
+    )
+    if result.returncode != 0:
+        raise BuildError(f"compiling bytecode failed:\n{result.stderr.strip()[-2000:]}")
+    for name in result.stdout.split():
+        files[name] = staging / name
+    return len(sources)
+
+
 def write_zip(files: dict[str, Path], output: Path) -> None:
     output.parent.mkdir(parents=True, exist_ok=True)
     temporary = output.with_suffix(".tmp")
@@ -246,6 +301,7 @@ def build(args: argparse.Namespace) -> Path:
         if WRAPPER not in files:
             raise BuildError(f"{WRAPPER} is missing from the package")
         strip_shared_objects(files, args.arch)
+        compile_bytecode(staging, files, args.python_version)
         write_zip(files, output)
         compressed, uncompressed = report(output, files, left_out)
     limit = min(args.max_size, LAMBDA_MAX_ZIP)

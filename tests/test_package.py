@@ -4,7 +4,7 @@ import stat
 import subprocess
 import sys
 import zipfile
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 import pytest
 
@@ -48,6 +48,11 @@ def test_lambda_target_is_within_budget_and_reports_itself(tmp_path):
         names = archive.namelist()
     assert any(n.startswith("asyncpg/") and "cpython-312-x86_64-linux-gnu" in n for n in names)
     assert not any("cpython-311" in n for n in names)  # never the build machine's wheels
+    # Bytecode for Lambda's interpreter: /var/task is read-only, nothing compiles there.
+    assert "handler/__pycache__/app.cpython-312.pyc" in names
+    assert any(
+        n.startswith("aiohttp/__pycache__/") and n.endswith(".cpython-312.pyc") for n in names
+    )
 
 
 def test_zip_contents(local_zip):
@@ -60,8 +65,19 @@ def test_zip_contents(local_zip):
     names = list(infos)
     assert names == sorted(names)
     assert {i.date_time for i in infos.values()} == {(1980, 1, 1, 0, 0, 0)}
-    for pruned in ("__pycache__", ".pyc", ".pyi", "/tests/", "RECORD", "emulator.py"):
+    for pruned in (".pyi", "/tests/", "RECORD", "emulator.py"):
         assert not any(pruned in n for n in names), pruned
+    tag = sys.implementation.cache_tag
+    bytecode = [n for n in names if n.endswith(".pyc")]
+    assert bytecode and all(
+        n.endswith(f".{tag}.pyc") and PurePosixPath(n).parent.name == "__pycache__"
+        for n in bytecode
+    )
+    sources = {n for n in names if n.endswith(".py")}
+    for name in bytecode:  # each one next to its source
+        path = PurePosixPath(name)
+        source = path.parent.parent / path.name.replace(f".{tag}.pyc", ".py")
+        assert str(source) in sources, name
     assert any(n.startswith("aiohttp/") for n in names)
 
 

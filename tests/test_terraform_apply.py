@@ -181,8 +181,11 @@ def test_deploy_guide_against_moto(moto_endpoint, tmp_path):
 
         (policy_command,) = deploy_guide.starting_with("aws lambda get-policy")
         policy = json.loads(json.loads(run(policy_command))["Policy"])
-        actions = sorted(s["Action"] for s in policy["Statement"])
-        assert actions == ["lambda:InvokeFunction", "lambda:InvokeFunctionUrl"]
+        statements = {(s["Sid"], s["Action"]) for s in policy["Statement"]}
+        assert statements >= {
+            ("FunctionURLAllowPublicAccess", "lambda:InvokeFunctionUrl"),
+            ("FunctionURLAllowInvokeAction", "lambda:InvokeFunction"),
+        }
 
         again = terraform(
             workdir,
@@ -226,14 +229,18 @@ def test_deploy_guide_against_moto(moto_endpoint, tmp_path):
 
 
 def _forget_url_permissions(workdir: Path, lam) -> None:
-    """moto gap: after RemovePermission of the URL statement, the provider's delete
-    waiter still finds it and waits out its timeout. Remove both statements
-    directly and drop them from state, so `make destroy` handles the rest."""
+    """moto gap: creating a URL with auth NONE also adds a statement with the Sid
+    FunctionURLAllowPublicAccess (as AWS's console does, not its API), so after
+    our permission is removed the provider's delete waiter still finds that
+    Sid and waits out its timeout. Remove the statements directly and drop
+    them from state, so `make destroy` handles the rest."""
     for address, sid in [
         ("module.function.aws_lambda_permission.url_invoke[0]", "FunctionURLAllowInvokeAction"),
         ("module.function.aws_lambda_permission.url[0]", "FunctionURLAllowPublicAccess"),
     ]:
-        lam.remove_permission(FunctionName=FUNCTION, StatementId=sid)
+        policy = json.loads(lam.get_policy(FunctionName=FUNCTION)["Policy"])
+        for _ in [s for s in policy["Statement"] if s["Sid"] == sid]:
+            lam.remove_permission(FunctionName=FUNCTION, StatementId=sid)
         assert terraform(workdir, "state", "rm", address).returncode == 0
 
 
