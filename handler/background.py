@@ -33,9 +33,6 @@ class BackgroundTasks:
                 exc_info=task.exception(),
             )
 
-    def __len__(self) -> int:
-        return len(self._tasks)
-
     async def drain(self, seconds: float) -> None:
         """Wait for pending work; cancel what is still running after `seconds`."""
         if not self._tasks:
