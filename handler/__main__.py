@@ -1,4 +1,4 @@
-"""Command line: `python -m handler serve|migrate|verify|pgadmin-servers`."""
+"""Command line: `python -m handler serve|migrate|verify|pgadmin-servers|emulator-token`."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import dataclasses
 import logging
+import os
 import sys
 
 from handler import logs
@@ -57,6 +58,33 @@ def _verify(url: str, token: str | None) -> int:
     return 0 if all(c.ok for c in checks) else 1
 
 
+def _emulator_token(uid: str) -> int:
+    import base64
+    import json
+    import time
+
+    project = os.environ.get("FIREBASE_PROJECT_ID")
+    if not project:
+        print("emulator-token: set FIREBASE_PROJECT_ID (the server's)", file=sys.stderr)
+        return 2
+
+    def segment(value: dict) -> str:
+        return base64.urlsafe_b64encode(json.dumps(value).encode()).rstrip(b"=").decode()
+
+    now = int(time.time())
+    claims = {
+        "iss": f"https://securetoken.google.com/{project}",
+        "aud": project,
+        "sub": uid,
+        "iat": now,
+        "exp": now + 3600,
+        "auth_time": now,
+        "email": f"{uid}@example.com",
+    }
+    print(f"{segment({'alg': 'none', 'typ': 'JWT'})}.{segment(claims)}.")
+    return 0
+
+
 def _pgadmin_servers(name: str) -> int:
     import json
 
@@ -86,7 +114,15 @@ def main(argv: list[str] | None = None) -> int:
         "pgadmin-servers", help="pgAdmin servers.json from `terraform output -json` on stdin"
     )
     servers.add_argument("--name", default="DebugFlow", help="server name shown in pgAdmin")
+    token = commands.add_parser(
+        "emulator-token",
+        help="an unsigned Firebase Auth emulator token (accepted only when "
+        "FIREBASE_AUTH_EMULATOR_HOST is set), for trying the API locally",
+    )
+    token.add_argument("--uid", default="dev-user")
     args = parser.parse_args(argv)
+    if args.command == "emulator-token":
+        return _emulator_token(args.uid)
     if args.command == "verify":
         return _verify(args.url, args.token)
     if args.command == "pgadmin-servers":

@@ -1,5 +1,7 @@
 """Firebase ID-token verification against a local certificate server with our own keys."""
 
+import subprocess
+import sys
 import time
 
 import aiohttp
@@ -179,3 +181,24 @@ async def test_profile_is_updated_only_when_the_token_changes(api, db):
     await _status(api, api.firebase.token("alice", email="new@example.com"))
     row = await db.fetchrow("SELECT email, updated_at FROM users WHERE id = 'alice'")
     assert row["email"] == "new@example.com" and row["updated_at"] > first
+
+
+@pytest.fixture
+def cli_emulator_token(repo_root) -> str:
+    result = subprocess.run(
+        [sys.executable, "-m", "handler", "emulator-token", "--uid", "local-dev"],
+        cwd=repo_root,
+        env={"FIREBASE_PROJECT_ID": "debugflow-test", "PATH": "/usr/bin:/bin"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    return result.stdout.strip()
+
+
+async def test_cli_emulator_token_is_accepted_in_emulator_mode_only(make_api, cli_emulator_token):
+    emulated = await make_api(firebase_auth_emulator_host="127.0.0.1:9099")
+    assert (await _status(emulated, cli_emulator_token))[0] == 200
+    normal = await make_api()
+    assert (await _status(normal, cli_emulator_token))[0] == 401
