@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import base64
 import json
 import os
 import socket
@@ -26,6 +25,8 @@ from pathlib import Path
 
 import aiohttp
 
+from handler.auth.emulator import emulator_token
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -33,22 +34,6 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
-
-
-def emulator_token(uid: str, project: str) -> str:
-    def b64(obj: dict) -> str:
-        return base64.urlsafe_b64encode(json.dumps(obj).encode()).rstrip(b"=").decode()
-
-    now = int(time.time())
-    claims = {
-        "iss": f"https://securetoken.google.com/{project}",
-        "aud": project,
-        "sub": uid,
-        "iat": now,
-        "exp": now + 3600,
-        "auth_time": now,
-    }
-    return f"{b64({'alg': 'none'})}.{b64(claims)}."
 
 
 async def wait_for(url: str) -> None:
@@ -108,7 +93,7 @@ def report(name: str, samples: list[float]) -> tuple[float, float]:
 async def measure(upstream: str, service: str, chunks: int, interval_ms: float) -> None:
     await wait_for(f"{upstream}/")
     await wait_for(f"{service}/health")
-    token = emulator_token("bench-user", "bench")
+    token = emulator_token("bench", "bench-user")
     await read_through_service(service, token)  # warm-up: pool, migrations, imports
     print(f"{chunks} chunks every {interval_ms} ms; latency in ms")
     print(f"{'path':<28} {'chunks':>6} {'median':>10} {'p99':>10}")

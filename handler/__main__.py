@@ -59,29 +59,13 @@ def _verify(url: str, token: str | None) -> int:
 
 
 def _emulator_token(uid: str) -> int:
-    import base64
-    import json
-    import time
+    from handler.auth.emulator import emulator_token
 
     project = os.environ.get("FIREBASE_PROJECT_ID")
     if not project:
         print("emulator-token: set FIREBASE_PROJECT_ID (the server's)", file=sys.stderr)
         return 2
-
-    def segment(value: dict) -> str:
-        return base64.urlsafe_b64encode(json.dumps(value).encode()).rstrip(b"=").decode()
-
-    now = int(time.time())
-    claims = {
-        "iss": f"https://securetoken.google.com/{project}",
-        "aud": project,
-        "sub": uid,
-        "iat": now,
-        "exp": now + 3600,
-        "auth_time": now,
-        "email": f"{uid}@example.com",
-    }
-    print(f"{segment({'alg': 'none', 'typ': 'JWT'})}.{segment(claims)}.")
+    print(emulator_token(project, uid))
     return 0
 
 
