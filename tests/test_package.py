@@ -8,6 +8,7 @@ from pathlib import Path, PurePosixPath
 
 import pytest
 
+from handler.lambda_runtime.emulator import unpack
 from tests.chatstream import read
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -105,11 +106,7 @@ def test_size_budget_is_enforced(tmp_path):
 @pytest.fixture
 def unzipped(local_zip, tmp_path) -> tuple[Path, str]:
     """The package unzipped alone, and an interpreter that sees nothing else."""
-    task_root = tmp_path / "task"
-    with zipfile.ZipFile(local_zip) as archive:
-        archive.extractall(task_root)
-        for info in archive.infolist():  # as Lambda does; extractall drops the modes
-            (task_root / info.filename).chmod(stat.S_IMODE(info.external_attr >> 16))
+    task_root = unpack(local_zip, tmp_path / "task")  # with modes, as Lambda unpacks
     clean_python = tmp_path / "python-clean"
     # -S: no site-packages, so only the task root can satisfy an import.
     clean_python.write_text(f'#!/bin/sh\nexec {sys._base_executable} -S "$@"\n')

@@ -99,7 +99,7 @@ async def test_guide_commands_against_the_emulator(start_lambda):
     command = re.sub(r"URL=\S+", f"URL={base}", make_verify)
     code, output = await _shell(command)
     assert code == 0, output
-    assert output.strip().splitlines()[-1] == "4 passed, 0 failed"
+    assert "4 passed, 0 failed" in output.splitlines()  # (make may add directory lines)
 
     (curl,) = deploy_guide.starting_with("curl ")
     code, output = await _shell(curl, URL=base)

@@ -6,8 +6,9 @@ with Lambda's environment. The front turns each HTTP request into a payload
 v2.0 event (cookies in both places, as real captures have them), and streams
 the function's response back as its chunks arrive.
 
-Run: python -m handler.lambda_runtime.emulator --task-root DIR [--port 9000]
-(development only; the package build leaves this module out).
+Run: python -m handler.lambda_runtime.emulator --package dist/local.zip [--port 9000]
+(or --task-root DIR for the source tree; development only: the package
+build leaves this module out).
 """
 
 from __future__ import annotations
@@ -19,9 +20,12 @@ import contextlib
 import json
 import logging
 import os
+import stat
 import sys
+import tempfile
 import time
 import uuid
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -363,9 +367,16 @@ async def function_url_event(request: web.Request) -> dict[str, Any]:
 
 
 async def serve(args: argparse.Namespace, task_root: Path) -> None:
+    environment = dict(os.environ)
+    if not environment.get("DATABASE_URL"):
+        # As `make dev` does: the embedded PostgreSQL, migrated on first connection.
+        from handler.db import embedded
+
+        environment["DATABASE_URL"] = embedded.start()
+        environment["MIGRATE_ON_START"] = "true"
     emulator = Emulator(
         task_root=task_root,
-        environment=dict(os.environ),
+        environment=environment,
         timeout=args.timeout,
         python=args.python,
         invoke_mode=args.invoke_mode,
@@ -387,9 +398,20 @@ async def serve(args: argparse.Namespace, task_root: Path) -> None:
         await emulator.close()
 
 
+def unpack(package: Path, into: Path) -> Path:
+    """Unzip a deployment package keeping its file modes, as Lambda does."""
+    with zipfile.ZipFile(package) as archive:
+        archive.extractall(into)
+        for info in archive.infolist():
+            (into / info.filename).chmod(stat.S_IMODE(info.external_attr >> 16) or 0o644)
+    return into
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description="Run the function under a local Lambda.")
-    parser.add_argument("--task-root", default=".", help="the unzipped package, or the source tree")
+    source = parser.add_mutually_exclusive_group()
+    source.add_argument("--package", help="a deployment zip (built with --python-version local)")
+    source.add_argument("--task-root", default=".", help="an unzipped package, or the source tree")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=9000)
     parser.add_argument("--timeout", type=float, default=90.0)
@@ -399,7 +421,13 @@ def main() -> None:
     )
     with contextlib.suppress(KeyboardInterrupt):
         args = parser.parse_args()
-        asyncio.run(serve(args, Path(args.task_root).resolve()))
+        with tempfile.TemporaryDirectory(prefix="lambda-task-") as scratch:
+            task_root = (
+                unpack(Path(args.package), Path(scratch))
+                if args.package
+                else Path(args.task_root).resolve()
+            )
+            asyncio.run(serve(args, task_root))
 
 
 if __name__ == "__main__":
