@@ -1,4 +1,4 @@
-"""Command line: `python -m handler serve|migrate|verify|pgadmin-servers|emulator-token`."""
+"""Command line: `python -m handler COMMAND`; `--help` lists the commands."""
 
 from __future__ import annotations
 
@@ -50,6 +50,40 @@ async def _migrate(settings: Settings) -> None:
     print(f"applied: {', '.join(applied)}" if applied else "schema is up to date")
 
 
+def _index_logs(settings: Settings, path: str) -> int:
+    from handler.chat import known_logs
+
+    try:
+        with open(path, encoding="utf-8") as lines:
+            documents = known_logs.parse(lines)
+    except (OSError, known_logs.BadLogEntry) as exc:
+        print(f"index-logs: {path}: {exc}", file=sys.stderr)
+        return 2
+    loaded = asyncio.run(_load_logs(settings, documents))
+    print(f"indexed {loaded} known logs")
+    return 0
+
+
+async def _load_logs(settings: Settings, documents: list) -> int:
+    import aiohttp
+
+    from handler.background import BackgroundTasks
+    from handler.chat import known_logs
+    from handler.chat.services import make_services
+    from handler.db.pool import Database
+    from handler.secrets import Secrets
+
+    secrets = Secrets(settings)
+    database = Database(settings, secrets)
+    async with aiohttp.ClientSession() as http:
+        services = make_services(settings, database, http, BackgroundTasks(), secrets)
+        try:
+            return await known_logs.load(services, documents)
+        finally:
+            await services.index.close()
+            await database.close()
+
+
 def _verify(url: str, token: str | None) -> int:
     from handler import verify
 
@@ -98,6 +132,10 @@ def main(argv: list[str] | None = None) -> int:
         "pgadmin-servers", help="pgAdmin servers.json from `terraform output -json` on stdin"
     )
     servers.add_argument("--name", default="DebugFlow", help="server name shown in pgAdmin")
+    logs_parser = commands.add_parser(
+        "index-logs", help="load known logs (JSON Lines) into the vector index"
+    )
+    logs_parser.add_argument("file", help="one {title, content, url?, id?} object a line")
     token = commands.add_parser(
         "emulator-token",
         help="an unsigned Firebase Auth emulator token (accepted only when "
@@ -118,6 +156,8 @@ def main(argv: list[str] | None = None) -> int:
             _serve(settings)
         elif args.command == "migrate":
             asyncio.run(_migrate(settings))
+        elif args.command == "index-logs":
+            return _index_logs(settings, args.file)
     except SettingsError as exc:
         print(f"configuration error: {exc}", file=sys.stderr)
         return 2
