@@ -22,7 +22,6 @@ CORS_MAX_AGE = "600"
 _MESSAGES = {
     404: "Not found",
     405: "Method not allowed",
-    413: "Request body too large",
 }
 
 

@@ -15,6 +15,8 @@ from dataclasses import dataclass
 
 import aiohttp
 
+from handler import sse
+
 REQUEST_TIMEOUT = aiohttp.ClientTimeout(total=60, sock_connect=10)
 # Events sent 300 ms apart must arrive at least half as spread out.
 MIN_SPREAD_RATIO = 0.5
@@ -82,14 +84,12 @@ async def stream(http: aiohttp.ClientSession, url: str) -> str:
         first_byte = _ms(started)
         if resp.status != 200:
             raise CheckFailed(f"HTTP {resp.status}")
-        async for line in resp.content:
-            if not line.startswith(b"data: "):
-                continue
-            if line.strip() == b"data: [DONE]":
+        async for data in sse.parse(resp.content.iter_any()):
+            if data == sse.DONE:
                 done = True
                 continue
             arrivals.append(_ms(started))
-            sent.append(float(json.loads(line[6:])["elapsed_ms"]))
+            sent.append(float(json.loads(data)["elapsed_ms"]))
     times = ", ".join(f"{a:.0f}" for a in arrivals)
     if not done or len(arrivals) < 2:
         raise CheckFailed(f"the stream ended early ({len(arrivals)} events, no [DONE])")
@@ -117,13 +117,11 @@ async def chat(http: aiohttp.ClientSession, url: str, token: str) -> str:
         async with http.post(f"{url}/api/chat", headers=headers, json=body) as resp:
             if resp.status != 200:
                 raise CheckFailed(f"HTTP {resp.status}: {(await _json(resp)).get('error')}")
-            async for line in resp.content:
-                if not line.startswith(b"data: "):
-                    continue
-                if line.strip() == b"data: [DONE]":
+            async for data in sse.parse(resp.content.iter_any()):
+                if data == sse.DONE:
                     done = True
                     continue
-                event = json.loads(line[6:])
+                event = json.loads(data)
                 if "error" in event:
                     raise CheckFailed(f"the answer failed: {event['error']}")
                 if "model" in event:
@@ -141,9 +139,8 @@ async def chat(http: aiohttp.ClientSession, url: str, token: str) -> str:
 
 async def run(url: str, token: str | None = None) -> list[Check]:
     url = url.rstrip("/")
-    steps: list[tuple[str, Callable[[], Awaitable[str]]]] = []
     async with aiohttp.ClientSession(timeout=REQUEST_TIMEOUT) as http:
-        steps = [
+        steps: list[tuple[str, Callable[[], Awaitable[str]]]] = [
             ("health", lambda: health(http, url)),
             ("database", lambda: database(http, url)),
             ("internet", lambda: internet(http, url)),

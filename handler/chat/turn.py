@@ -117,6 +117,7 @@ class ChatTurn:
         self.events = events
         self.deadline = deadline  # time.time() by which the stream must have ended
         self.title_task: asyncio.Task[str | None] | None = None
+        self.answered = False  # an assistant message exists for this turn
 
     async def run(self) -> None:
         try:
@@ -131,10 +132,11 @@ class ChatTurn:
         finally:
             if self.title_task is not None and not self.title_task.done():
                 self.title_task.cancel()
-            self.services.background.spawn(
-                summaries.refresh(self.services, self.request.session_id),
-                name=f"summary:{self.request.session_id}",
-            )
+            if self.answered:  # only a turn that wrote messages can make a summary stale
+                self.services.background.spawn(
+                    summaries.refresh(self.services, self.request.session_id),
+                    name=f"summary:{self.request.session_id}",
+                )
 
     async def _send_error(self, message: str) -> None:
         with contextlib.suppress(ConnectionResetError):
@@ -192,6 +194,7 @@ class ChatTurn:
                 pool, req.session_id, user_message_id, "assistant", ""
             )
             answer = Answer(answer_id, "")
+        self.answered = True
         await self._send({"messageId": str(answer.id)})
 
         if session["title"] == DEFAULT_TITLE and not req.is_continuation:
