@@ -72,11 +72,16 @@ async def sign_in(request: web.Request, identity: Identity) -> User:
     return user
 
 
+def _protected(canonical: str) -> bool:
+    # /protected is the front end's sign-in confirmation (GET, authenticated).
+    return canonical.startswith("/api/") or canonical == "/protected"
+
+
 @web.middleware
 async def authenticate(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Every /api/ route needs a valid Firebase ID token; others are public."""
+    """Every /api/ route and /protected need a valid Firebase ID token; others are public."""
     route = request.match_info.route.resource
-    if route is None or not (route.canonical or "").startswith("/api/"):
+    if route is None or not _protected(route.canonical or ""):
         return await handler(request)
     token = bearer_token(request)
     if token is None:
