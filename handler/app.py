@@ -63,7 +63,12 @@ async def _database(app: web.Application) -> AsyncIterator[None]:
 def create_app(settings: Settings) -> web.Application:
     app = web.Application(
         client_max_size=settings.max_body_bytes,
-        middlewares=[middlewares.access_log, middlewares.cors, middlewares.errors, authenticate],
+        middlewares=[
+            middlewares.access_log,
+            middlewares.preflight,
+            middlewares.errors,
+            authenticate,
+        ],
     )
     app[SETTINGS] = settings
     app[STARTED_AT] = time.monotonic()
@@ -72,7 +77,7 @@ def create_app(settings: Settings) -> web.Application:
     app[DATABASE] = Database(settings, app[SECRETS])
     app[BACKGROUND] = BackgroundTasks()
     app.cleanup_ctx.extend([_database, _clients])
-    app.on_response_prepare.append(middlewares.mark_started)
+    app.on_response_prepare.extend([middlewares.mark_started, middlewares.cors_headers])
     for module in (ops, openapi, users, projects, sessions, chat):
         app.add_routes(module.routes)
     return app

@@ -55,28 +55,38 @@ async def access_log(request: web.Request, handler: Handler) -> web.StreamRespon
 
 
 @web.middleware
-async def cors(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Answer preflights and allow listed origins, with credentials."""
+async def preflight(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Answer CORS preflights for listed origins; the app, not AWS, decides them."""
+    if request.method != "OPTIONS" or "Access-Control-Request-Method" not in request.headers:
+        return await handler(request)
+    if request.headers.get("Origin") not in request.app[SETTINGS].cors_origins:
+        return json_error(403, "Origin not allowed")
+    return web.Response(
+        status=204,
+        headers={
+            "Access-Control-Allow-Methods": CORS_METHODS,
+            "Access-Control-Allow-Headers": CORS_HEADERS,
+            "Access-Control-Max-Age": CORS_MAX_AGE,
+        },
+    )
+
+
+async def cors_headers(request: web.BaseRequest, response: web.StreamResponse) -> None:
+    """on_response_prepare: allow listed origins on EVERY response, with credentials.
+
+    A browser hides any response without these headers from the page, a
+    streamed chat included; the signal runs for responses prepared by a
+    handler (streams), by a middleware, or by aiohttp itself, so no route can
+    forget them.
+    """
     origin = request.headers.get("Origin")
-    allowed = origin is not None and origin in request.app[SETTINGS].cors_origins
-    if request.method == "OPTIONS" and "Access-Control-Request-Method" in request.headers:
-        if not allowed:
-            return json_error(403, "Origin not allowed")
-        response: web.StreamResponse = web.Response(status=204)
-        response.headers.update(
-            {
-                "Access-Control-Allow-Methods": CORS_METHODS,
-                "Access-Control-Allow-Headers": CORS_HEADERS,
-                "Access-Control-Max-Age": CORS_MAX_AGE,
-            }
-        )
-    else:
-        response = await handler(request)
-    if allowed and not response.prepared:
+    if origin is None:
+        return
+    if "Origin" not in response.headers.getall("Vary", []):
+        response.headers.add("Vary", "Origin")
+    if origin in request.app[SETTINGS].cors_origins:
         response.headers["Access-Control-Allow-Origin"] = origin
         response.headers["Access-Control-Allow-Credentials"] = "true"
-        response.headers["Vary"] = "Origin"
-    return response
 
 
 @web.middleware

@@ -111,3 +111,44 @@ async def test_responses_carry_cors_headers_even_on_errors(api):
     assert denied.headers["Access-Control-Allow-Origin"] == ORIGIN
     other = await api.call("GET", "/api/sessions", headers={"Origin": "https://evil.example"})
     assert "Access-Control-Allow-Origin" not in other.headers
+
+
+# A browser hides any response without these headers from a page on another
+# origin (Fetch standard, "CORS check"): streams, errors and 429s included.
+def _assert_cors(resp) -> None:
+    assert resp.headers.get("Access-Control-Allow-Origin") == ORIGIN, dict(resp.headers)
+    assert resp.headers.get("Access-Control-Allow-Credentials") == "true"
+    assert "Origin" in resp.headers.getall("Vary")
+
+
+async def test_streamed_chat_carries_cors_headers(chat_api):
+    session = await chat_api.json("POST", "/api/sessions", status=201, json={})
+    resp = await chat_api.call(
+        "POST",
+        "/api/chat",
+        json={"sessionId": session["id"], "message": "TypeError"},
+        headers={"Origin": ORIGIN},
+    )
+    assert resp.status == 200
+    _assert_cors(resp)
+    assert (await resp.text()).rstrip().endswith("data: [DONE]")
+
+
+async def test_debug_stream_and_unknown_routes_carry_cors_headers(api):
+    stream = await api.call("GET", "/debug-stream", uid=None, headers={"Origin": ORIGIN})
+    assert stream.status == 200
+    _assert_cors(stream)
+    missing = await api.call("GET", "/nope", uid=None, headers={"Origin": ORIGIN})
+    assert missing.status == 404
+    _assert_cors(missing)
+
+
+async def test_rate_limited_chat_carries_cors_headers(make_chat_api):
+    api = await make_chat_api(rate_limits=RateLimits(free=1))
+    session = await api.json("POST", "/api/sessions", status=201, json={})
+    body = {"sessionId": session["id"], "message": "x"}
+    assert (await api.call("POST", "/api/chat", json=body)).status == 200
+    resp = await api.call("POST", "/api/chat", json=body, headers={"Origin": ORIGIN})
+    assert resp.status == 429
+    _assert_cors(resp)
+    assert resp.headers["X-RateLimit-Remaining"] == "0"
