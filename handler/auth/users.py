@@ -43,6 +43,13 @@ SELECT id, email, name, role, status, tier, blocked_until FROM users
 WHERE id = $1 AND NOT EXISTS (SELECT 1 FROM changed)
 """
 
+# When a concurrent first request inserted the row, the upsert above waits for
+# it, changes nothing, and its SELECT still runs on the statement's snapshot,
+# taken before that insert committed: it returns no row. A new statement sees it.
+SELECT_USER = """
+SELECT id, email, name, role, status, tier, blocked_until FROM users WHERE id = $1
+"""
+
 
 def bearer_token(request: web.Request) -> str | None:
     header = request.headers.get("Authorization", "")
@@ -54,14 +61,18 @@ def bearer_token(request: web.Request) -> str | None:
 
 async def sign_in(request: web.Request, identity: Identity) -> User:
     pool = await request.app[DATABASE].pool()
-    row = await pool.fetchrow(
-        UPSERT_USER,
+    claims = (
         identity.uid,
         identity.email,
         identity.name,
         identity.email_verified,
         identity.sign_in_provider,
     )
+    row = await pool.fetchrow(UPSERT_USER, *claims)
+    if row is None:
+        row = await pool.fetchrow(SELECT_USER, identity.uid)
+    if row is None:  # the account was deleted in between
+        raise ApiError(503, "Could not sign you in right now; try again")
     user = User(**dict(row))
     if user.status == "banned":
         raise ApiError(403, "This account has been banned")
