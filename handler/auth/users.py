@@ -12,12 +12,13 @@ from handler.auth.certificates import CertificatesUnavailable
 from handler.auth.identity import Identity, User
 from handler.auth.tokens import InvalidToken
 from handler.errors import ApiError
-from handler.keys import DATABASE, TOKEN_VERIFIER, USER
+from handler.keys import DATABASE, SETTINGS, TOKEN_VERIFIER, USER
 from handler.secrets import SecretsUnavailable
 
 log = logging.getLogger(__name__)
 
 TOKEN_COOKIE = "debugflow_token"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 # Insert on first sight; update only when the token says something new, so an
@@ -51,12 +52,32 @@ SELECT id, email, name, role, status, tier, blocked_until FROM users WHERE id = 
 """
 
 
-def bearer_token(request: web.Request) -> str | None:
+def header_token(request: web.Request) -> str | None:
     header = request.headers.get("Authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() == "bearer" and token.strip():
         return token.strip()
-    return request.cookies.get(TOKEN_COOKIE) or None
+    return None
+
+
+def require_same_site(request: web.Request) -> None:
+    """Refuse a cookie-authenticated unsafe request that a browser sent for another site.
+
+    A browser attaches the cookie to any request to us, including an HTML
+    form's text/plain POST from another site, which needs no CORS preflight.
+    It also sends `Origin` on every POST, PUT, PATCH and DELETE, cross-origin
+    or not (https://fetch.spec.whatwg.org/#origin-header), and a page cannot
+    forge it, so the origin must be one of CORS_ORIGINS.
+    """
+    if request.method in SAFE_METHODS:
+        return
+    if request.headers.get("Origin") not in request.app[SETTINGS].cors_origins:
+        raise ApiError(
+            403,
+            f"Cross-site request refused: a {request.method} authenticated by the "
+            f"{TOKEN_COOKIE} cookie must come from an allowed Origin "
+            "(or send the token in the Authorization header)",
+        )
 
 
 async def sign_in(request: web.Request, identity: Identity) -> User:
@@ -94,9 +115,12 @@ async def authenticate(request: web.Request, handler: Handler) -> web.StreamResp
     route = request.match_info.route.resource
     if route is None or not _protected(route.canonical or ""):
         return await handler(request)
-    token = bearer_token(request)
+    token = header_token(request)
     if token is None:
-        raise ApiError(401, "Authentication required")
+        token = request.cookies.get(TOKEN_COOKIE) or None
+        if token is None:
+            raise ApiError(401, "Authentication required")
+        require_same_site(request)
     try:
         identity = await request.app[TOKEN_VERIFIER].verify(token)
     except InvalidToken as exc:
