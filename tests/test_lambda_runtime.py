@@ -71,7 +71,11 @@ async def test_json_post_with_base64_body_and_cookie_auth(start_lambda, firebase
     resp = await url.post(
         "/api/projects",
         data=json.dumps({"name": "Lambda"}).encode(),
-        headers={"Content-Type": "application/x-binary-json", "Cookie": f"debugflow_token={token}"},
+        headers={
+            "Content-Type": "application/x-binary-json",
+            "Cookie": f"debugflow_token={token}",
+            "Origin": "http://localhost:3000",  # a cookie-authenticated write needs its origin
+        },
     )
     assert resp.status == 201, await resp.text()
     assert (await resp.json())["name"] == "Lambda"
