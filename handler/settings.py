@@ -180,8 +180,11 @@ class Settings:
     migrate_on_start: bool = _setting(
         "MIGRATE_ON_START", _bool, False, "Apply pending migrations on first connection."
     )
+    # Pasted logs are often tens of kilobytes; 2 MiB takes a 1 MB paste with room for
+    # JSON escaping, and stays clear of Lambda's 6 MB invocation payload once the
+    # Function URL has escaped the body into its event a second time.
     max_body_bytes: int = _setting(
-        "MAX_BODY_BYTES", _positive_int, 256 * 1024, "Largest request body; larger gets 413."
+        "MAX_BODY_BYTES", _positive_int, 2 * 1024 * 1024, "Largest request body; larger gets 413."
     )
     cors_origins: tuple[str, ...] = _setting(
         "CORS_ORIGINS",

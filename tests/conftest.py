@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import sys
+import tempfile
 import warnings
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
@@ -28,6 +29,19 @@ from tests.standins import huggingface as hf
 from tests.standins.firebase import PROJECT_ID, FirebaseCertificates, SigningKey, make_key
 
 TEMPLATE_DB = "debugflow_template"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Each run gets its own base temp folder.
+
+    pytest's default (/tmp/pytest-of-USER/pytest-N) keeps only the last three
+    runs, so a second pytest on the machine deleted the first one's PostgreSQL
+    data directory under it.
+    """
+    if config.option.basetemp is None and not hasattr(config, "workerinput"):
+        config.option.basetemp = tempfile.mkdtemp(prefix="debugflow-pytest-")
+
+
 _db_numbers = itertools.count()
 
 

@@ -154,11 +154,12 @@ async def test_profile_and_memories(api):
     await api.json("PATCH", "/api/user/profile", json={}, status=400)
 
     memory = await api.json("POST", "/api/user/memories", json={"content": "Uses k8s"}, status=201)
-    assert (memory["type"], memory["status"]) == ("short_term", "active")
+    assert (memory["type"], memory["status"]) == ("EXPLICIT", "ACTIVE")
     archived = await api.json("PATCH", f"/api/user/memories/{memory['id']}/archive")
-    assert archived["status"] == "archived"
+    assert (archived["success"], archived["status"]) == (True, "ARCHIVED")
+    assert await api.json("GET", "/api/user/memories") == []  # archived ones are not listed
     promoted = await api.json("PATCH", f"/api/user/memories/{memory['id']}/promote")
-    assert (promoted["type"], promoted["status"]) == ("long_term", "active")
+    assert (promoted["type"], promoted["status"]) == ("EXPLICIT", "ACTIVE")
     assert await api.json("GET", "/api/user/memories") == [promoted]
     await api.json("POST", "/api/user/memories", json={"content": ""}, status=400)
     await api.json("POST", "/api/user/memories", json={"content": "x" * 2001}, status=400)
@@ -223,7 +224,7 @@ async def test_users_cannot_touch_each_others_data(api, db):
     # Alice's data is untouched.
     assert (await api.json("GET", f"/api/sessions/{s}"))["title"] == NEW
     assert (await api.json("GET", f"/api/projects/{p}"))["name"] == "A"
-    assert (await api.json("GET", "/api/user/memories"))[0]["status"] == "active"
+    assert (await api.json("GET", "/api/user/memories"))[0]["status"] == "ACTIVE"
     assert (await api.json("GET", f"/api/sessions/{s}/messages"))[0]["isDeleted"] is False
 
 

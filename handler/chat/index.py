@@ -16,6 +16,11 @@ SESSION_SUMMARY = "session_summary"
 KNOWN_LOG = "known_log"
 
 
+def summary_id(session_id: uuid.UUID) -> str:
+    """The index id of a session's summary (one per session, replaced when refreshed)."""
+    return f"session:{session_id}"
+
+
 @dataclass(frozen=True, slots=True)
 class Document:
     id: str
@@ -51,7 +56,13 @@ class VectorIndex(Protocol):
 
     async def known_logs(self, vector: list[float], *, top_k: int) -> list[Match]: ...
 
-    async def delete_user(self, user_id: str) -> None: ...
+    async def delete(self, ids: list[str]) -> None:
+        """Remove these documents; unknown ids are ignored."""
+        ...
+
+    async def delete_user(self, user_id: str) -> None:
+        """Remove every document of the user (their session summaries)."""
+        ...
 
     async def close(self) -> None: ...
 
@@ -126,8 +137,13 @@ class PgVectorIndex:
     async def known_logs(self, vector: list[float], *, top_k: int) -> list[Match]:
         return await self._search("kind = 'known_log'", vector, top_k)
 
+    async def delete(self, ids: list[str]) -> None:
+        pool = await self._database.pool()
+        await pool.execute("DELETE FROM vector_items WHERE id = ANY($1::text[])", ids)
+
     async def delete_user(self, user_id: str) -> None:
-        """Nothing to do: the user's rows go with them (ON DELETE CASCADE)."""
+        pool = await self._database.pool()
+        await pool.execute("DELETE FROM vector_items WHERE user_id = $1", user_id)
 
     async def close(self) -> None:
         """The pool belongs to the application, which closes it."""

@@ -79,7 +79,13 @@ class PineconeIndex:
     async def known_logs(self, vector: list[float], *, top_k: int) -> list[Match]:
         return await self._query(vector, top_k, {"kind": {"$eq": KNOWN_LOG}})
 
+    async def delete(self, ids: list[str]) -> None:
+        index = await self._index()
+        await index.delete(ids=ids)
+
     async def delete_user(self, user_id: str) -> None:
+        # Delete by metadata works on serverless indexes since October 2025
+        # (docs.pinecone.io/guides/manage-data/delete-data#delete-records-by-metadata).
         index = await self._index()
         await index.delete(filter={"user_id": {"$eq": user_id}})
 

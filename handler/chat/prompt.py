@@ -4,7 +4,8 @@ Layers go most general first (platform, user, project, related sessions, known
 logs). When the budget is short, pieces are dropped least important first:
 known logs, then related sessions, then the oldest conversation turns, then
 memories, project, user and platform instructions. The new message is never
-dropped.
+dropped, but when it alone is too large (a pasted log), its middle is cut:
+its head and tail stay, with a line saying how much was left out.
 """
 
 from __future__ import annotations
@@ -17,12 +18,27 @@ DEFAULT_PLATFORM_INSTRUCTIONS = (
     "concrete fix. Say when you are unsure. Use Markdown code blocks for code."
 )
 
+# The new message may take at most this share of the budget before its middle is cut.
+MESSAGE_SHARE = 0.75
+CUT_NOTICE = "\n\n[... {cut} characters cut from the middle of this message to fit ...]\n\n"
+
 # Lower drops first.
 DROP_ORDER = ("known_logs", "sessions", "conversation", "memories", "project", "user", "platform")
 
 
 def estimate_tokens(text: str) -> int:
     return (len(text) + 3) // 4
+
+
+def trim_middle(text: str, max_tokens: int) -> str:
+    """`text` within `max_tokens`, keeping its head and tail (a log's start and its error)."""
+    if estimate_tokens(text) <= max_tokens:
+        return text
+    room = max(max_tokens * 4 - len(CUT_NOTICE.format(cut=len(text))), 0)
+    tail_length = room // 2
+    head_length = room - tail_length
+    cut = len(text) - head_length - tail_length
+    return text[:head_length] + CUT_NOTICE.format(cut=cut) + text[len(text) - tail_length :]
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,7 +51,8 @@ class Layer:
 @dataclass(frozen=True, slots=True)
 class Prompt:
     messages: list[dict[str, str]]
-    dropped: tuple[str, ...]  # layers left out, and "conversation:N" for N oldest turns
+    # Layers left out, "conversation:N" for N oldest turns, "message_middle" when cut.
+    dropped: tuple[str, ...]
 
 
 def build(
@@ -47,6 +64,11 @@ def build(
     kept_layers = [layer for layer in layers if layer.text.strip()]
     turns = list(conversation)
     dropped: list[str] = []
+    original_length = len(new_message["content"])
+    new_message = {
+        **new_message,
+        "content": trim_middle(new_message["content"], int(budget * MESSAGE_SHARE)),
+    }
 
     def size() -> int:
         system = sum(estimate_tokens(f"{x.heading}\n{x.text}\n\n") for x in kept_layers)
@@ -68,6 +90,11 @@ def build(
         kept_layers = [layer for layer in kept_layers if layer.name != name]
         if len(kept_layers) < before:
             dropped.append(name)
+    if size() > budget:  # what is left of the budget goes to the message
+        room = budget - size() + estimate_tokens(new_message["content"])
+        new_message = {**new_message, "content": trim_middle(new_message["content"], room)}
+    if len(new_message["content"]) < original_length:
+        dropped.append("message_middle")
     system = "\n\n".join(f"{x.heading}\n{x.text.strip()}" for x in kept_layers)
     messages = ([{"role": "system", "content": system}] if system else []) + turns
     return Prompt([*messages, new_message], tuple(dropped))

@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import uuid
 
-from handler.chat.index import SESSION_SUMMARY, Document
+from handler.chat.index import SESSION_SUMMARY, Document, summary_id
 from handler.chat.model import complete
 from handler.chat.services import ChatServices
 from handler.store import chat as store
@@ -47,7 +47,7 @@ async def refresh(services: ChatServices, session_id: uuid.UUID) -> bool:
     vector = await services.embedder.embed(f"{state['title']}\n{summary}")
     await services.index.upsert(
         Document(
-            id=f"session:{session_id}",
+            id=summary_id(session_id),
             kind=SESSION_SUMMARY,
             title=state["title"],
             content=summary,

@@ -20,18 +20,18 @@ from typing import Any
 
 from handler import validation
 from handler.auth.identity import User
-from handler.chat import prompt, summaries
+from handler.chat import memories, prompt, summaries
 from handler.chat.index import Match
 from handler.chat.model import ModelError, complete
 from handler.chat.services import ChatServices
 from handler.errors import bad_request
 from handler.sse import EventStream
 from handler.store import chat as store
+from handler.store import users
 from handler.store.sessions import DEFAULT_TITLE
 
 log = logging.getLogger(__name__)
 
-MAX_MESSAGE = 32_000
 SAVE_EVERY = 2.0  # seconds between incremental saves of a streaming answer
 KEEPALIVE = 15.0  # seconds of silence before a keep-alive comment
 DEADLINE_MARGIN = 3.0  # seconds kept back before Lambda's deadline to end cleanly
@@ -54,7 +54,12 @@ class ChatRequest:
     is_continuation: bool
 
     @classmethod
-    def parse(cls, body: dict[str, Any]) -> ChatRequest:
+    def parse(cls, body: dict[str, Any], *, max_length: int) -> ChatRequest:
+        """The request; a message is bounded only by the body limit (`max_length`).
+
+        Pasted logs of any size the body allows are accepted: the prompt builder
+        trims an oversized message to the model's budget instead.
+        """
         session_id = validation.required_uuid(body, "sessionId")
         parent_id = validation.optional_uuid(body, "parentId")
         skip = validation.boolean(body, "skipUserMessage", required=False) or False
@@ -65,7 +70,7 @@ class ChatRequest:
         if reuses and parent_id is None:
             raise bad_request("'parentId' is required with 'skipUserMessage' or 'isContinuation'")
         message = validation.text(
-            body, "message", max_length=MAX_MESSAGE, required=not reuses, allow_empty=reuses
+            body, "message", max_length=max_length, required=not reuses, allow_empty=reuses
         )
         return cls(session_id, message or "", parent_id, skip, cont)
 
@@ -89,16 +94,21 @@ class Answer:
     id: uuid.UUID
     text: str
     sources: list[dict[str, Any]] = field(default_factory=list)
-    saved_text: str | None = None
+    stored_length: int = 0  # how much of `text` the database has (a continuation's prefix)
+    saved_once: bool = False
     saved_at: float = field(default_factory=time.monotonic)
 
     def due(self) -> bool:
         return time.monotonic() - self.saved_at >= SAVE_EVERY
 
+    def unsaved(self) -> bool:
+        return not self.saved_once or self.stored_length < len(self.text)
+
     async def save(self, services: ChatServices) -> None:
         pool = await services.database.pool()
-        await store.save_answer(pool, self.id, self.text, self.sources)
-        self.saved_text = self.text
+        await store.append_answer(pool, self.id, self.text[self.stored_length :], self.sources)
+        self.stored_length = len(self.text)
+        self.saved_once = True
         self.saved_at = time.monotonic()
 
 
@@ -118,6 +128,7 @@ class ChatTurn:
         self.deadline = deadline  # time.time() by which the stream must have ended
         self.title_task: asyncio.Task[str | None] | None = None
         self.answered = False  # an assistant message exists for this turn
+        self.user_words: list[str] = []  # what the user wrote, read for memory suggestions
 
     async def run(self) -> None:
         try:
@@ -136,6 +147,11 @@ class ChatTurn:
                 self.services.background.spawn(
                     summaries.refresh(self.services, self.request.session_id),
                     name=f"summary:{self.request.session_id}",
+                )
+            if self.user_words:
+                self.services.background.spawn(
+                    memories.propose(self.services, self.user.id, self.user_words),
+                    name=f"memories:{self.user.id}",
                 )
 
     async def _send_error(self, message: str) -> None:
@@ -183,12 +199,17 @@ class ChatTurn:
             user_message_id = await store.add_message(
                 pool, req.session_id, req.parent_id, "user", question
             )
+            await self._remember(pool, question)
+            self.user_words = [m["content"] for m in conversation if m["role"] == "user"][-2:]
+            self.user_words.append(question)
         if user_message_id is not None:
             await self._send({"userMessageId": str(user_message_id)})
 
         if req.is_continuation:
             # The conversation ends with the partial answer being continued.
-            answer = Answer(target["id"], prefix, list(target["sources"]))
+            answer = Answer(
+                target["id"], prefix, list(target["sources"]), stored_length=len(prefix)
+            )
         else:
             answer_id = await store.add_message(
                 pool, req.session_id, user_message_id, "assistant", ""
@@ -228,8 +249,16 @@ class ChatTurn:
         except ConnectionResetError:
             raise ClientGone from None
 
+    async def _remember(self, pool: Any, question: str) -> None:
+        """`remember: ...` stores an explicit memory before the answer is written."""
+        fact = memories.explicit_fact(question)
+        if fact is None:
+            return
+        if await users.add_memory(pool, self.user.id, fact) is None:
+            log.info("explicit memory not stored: the active limit is reached")
+
     async def _final_save(self, answer: Answer) -> None:
-        if answer.saved_text == answer.text:
+        if not answer.unsaved():
             return
         try:
             await answer.save(self.services)

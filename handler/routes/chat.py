@@ -6,7 +6,7 @@ from aiohttp import web
 
 from handler import ratelimit, validation
 from handler.chat.turn import ChatRequest, ChatTurn
-from handler.keys import CHAT, DEADLINE_MS, USER
+from handler.keys import CHAT, DEADLINE_MS, SETTINGS, USER
 from handler.sse import EventStream
 
 routes = web.RouteTableDef()
@@ -15,7 +15,9 @@ routes = web.RouteTableDef()
 @routes.post("/api/chat")
 async def chat(request: web.Request) -> web.StreamResponse:
     user = request[USER]
-    chat_request = ChatRequest.parse(await validation.json_object(request))
+    chat_request = ChatRequest.parse(
+        await validation.json_object(request), max_length=request.app[SETTINGS].max_body_bytes
+    )
     allowance = await ratelimit.consume(request, user)
     services = request.app[CHAT]
 

@@ -9,12 +9,13 @@ from aiohttp import web
 from handler import validation
 from handler.errors import not_found
 from handler.keys import DATABASE, USER
-from handler.store import projects
+from handler.store import projects, sessions
 
 routes = web.RouteTableDef()
 
 MAX_NAME = 200
-MAX_INSTRUCTIONS = 10_000
+# The front end's text areas allow 16,000 characters.
+MAX_INSTRUCTIONS = 16_000
 
 
 @routes.get("/api/projects")
@@ -69,6 +70,17 @@ async def set_project_context(request: web.Request) -> web.Response:
 async def toggle_project_context(request: web.Request) -> web.Response:
     body = await validation.json_object(request)
     return await _update(request, "context_enabled", validation.boolean(body, "context_enabled"))
+
+
+@routes.get("/api/projects/{id}/summaries")
+async def project_summaries(request: web.Request) -> web.Response:
+    """The project's memory: summaries of its sessions, as chat wrote them."""
+    project_id = validation.path_uuid(request, "id", "project")
+    pool = await request.app[DATABASE].pool()
+    found = await sessions.project_summaries(pool, request[USER].id, project_id)
+    if found is None:
+        raise not_found("Project")
+    return web.json_response(found)
 
 
 @routes.delete("/api/projects/{id}")

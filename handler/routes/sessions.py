@@ -7,9 +7,12 @@ from typing import Any
 from aiohttp import web
 
 from handler import validation
+from handler.chat.index import summary_id
 from handler.errors import bad_request, not_found
-from handler.keys import DATABASE, USER
-from handler.store import messages, projects, sessions
+from handler.keys import CHAT, DATABASE, USER
+from handler.routes import vectors
+from handler.routes.users import limit_exceeded
+from handler.store import messages, projects, sessions, users
 
 routes = web.RouteTableDef()
 
@@ -88,9 +91,41 @@ async def update_session(request: web.Request) -> web.Response:
 @routes.delete("/api/sessions/{id}")
 async def delete_session(request: web.Request) -> web.Response:
     session_id = validation.path_uuid(request, "id", "session")
-    if not await sessions.delete(await request.app[DATABASE].pool(), request[USER].id, session_id):
+    pool = await request.app[DATABASE].pool()
+    if await sessions.get(pool, request[USER].id, session_id) is None:
+        raise not_found("Session")
+    await vectors.forget(request.app[CHAT].index.delete([summary_id(session_id)]))
+    if not await sessions.delete(pool, request[USER].id, session_id):
         raise not_found("Session")
     return web.json_response({"success": True})
+
+
+@routes.delete("/api/sessions/{id}/summary")
+async def forget_summary(request: web.Request) -> web.Response:
+    """Forget the session's summary: out of the project memory and the index."""
+    session_id = validation.path_uuid(request, "id", "session")
+    pool = await request.app[DATABASE].pool()
+    if await sessions.get(pool, request[USER].id, session_id) is None:
+        raise not_found("Session")
+    await vectors.forget(request.app[CHAT].index.delete([summary_id(session_id)]))
+    await sessions.forget_summary(pool, request[USER].id, session_id)
+    return web.json_response({"success": True})
+
+
+@routes.post("/api/sessions/{id}/promote")
+async def promote_summary(request: web.Request) -> web.Response:
+    """Copy the session's summary into the user's memory ledger, as an active memory."""
+    session_id = validation.path_uuid(request, "id", "session")
+    pool = await request.app[DATABASE].pool()
+    found, summary = await sessions.summary(pool, request[USER].id, session_id)
+    if not found:
+        raise not_found("Session")
+    if not summary:
+        raise bad_request("This session has no summary yet")
+    memory = await users.add_memory(pool, request[USER].id, summary[: users.MAX_CONTENT])
+    if memory is None:
+        return limit_exceeded()
+    return web.json_response({"success": True, "memory": memory})
 
 
 async def _set_deleted(request: web.Request, deleted: bool) -> web.Response:

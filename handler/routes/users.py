@@ -1,21 +1,34 @@
-"""The signed-in user's profile, memories, history and account."""
+"""The signed-in user: sign-in confirmation, profile, memories, history and account."""
 
 from __future__ import annotations
-
-import logging
 
 from aiohttp import web
 
 from handler import validation
-from handler.errors import ApiError, not_found
+from handler.errors import not_found
 from handler.keys import CHAT, DATABASE, USER
+from handler.routes import vectors
 from handler.store import sessions, users
 
-log = logging.getLogger(__name__)
 routes = web.RouteTableDef()
 
-MAX_INSTRUCTIONS = 10_000
-MAX_MEMORY = 2_000
+# The front end's text areas allow 16,000 characters.
+MAX_INSTRUCTIONS = 16_000
+
+
+@routes.get("/protected")
+async def protected(request: web.Request) -> web.Response:
+    """The front end's sign-in confirmation: the user row is created or refreshed by now."""
+    user = request[USER]
+    pool = await request.app[DATABASE].pool()
+    return web.json_response(
+        {
+            "message": "Signed in",
+            # What the verified token said, as stored on this request.
+            "user": {"uid": user.id, "email": user.email, "name": user.name},
+            "dbUser": await users.profile(pool, user.id),
+        }
+    )
 
 
 @routes.get("/api/user/profile")
@@ -47,38 +60,56 @@ async def list_memories(request: web.Request) -> web.Response:
     return web.json_response(await users.memories(pool, request[USER].id))
 
 
+def limit_exceeded() -> web.Response:
+    """As the original: a 200 the settings page reads, with nothing stored."""
+    return web.json_response(
+        {
+            "status": users.LIMIT_EXCEEDED,
+            "message": f"You can keep at most {users.ACTIVE_LIMIT} active memories; "
+            "forget one first.",
+            "limit": users.ACTIVE_LIMIT,
+        }
+    )
+
+
 @routes.post("/api/user/memories")
 async def add_memory(request: web.Request) -> web.Response:
     body = await validation.json_object(request)
-    content = validation.text(body, "content", max_length=MAX_MEMORY)
+    content = validation.text(body, "content", max_length=users.MAX_CONTENT).strip()
     pool = await request.app[DATABASE].pool()
-    return web.json_response(await users.add_memory(pool, request[USER].id, content), status=201)
-
-
-async def _change_memory(request: web.Request, type_: str | None, status: str) -> web.Response:
-    memory_id = validation.path_uuid(request, "id", "memory")
-    pool = await request.app[DATABASE].pool()
-    memory = await users.change_memory(
-        pool, request[USER].id, memory_id, type_=type_, status=status
-    )
+    memory = await users.add_memory(pool, request[USER].id, content)
     if memory is None:
-        raise not_found("Memory")
-    return web.json_response(memory)
+        return limit_exceeded()
+    return web.json_response(memory, status=201)
 
 
 @routes.patch("/api/user/memories/{id}/archive")
 async def archive_memory(request: web.Request) -> web.Response:
-    return await _change_memory(request, None, "archived")
+    """Forget an active memory, or reject a suggestion."""
+    memory_id = validation.path_uuid(request, "id", "memory")
+    pool = await request.app[DATABASE].pool()
+    memory = await users.archive_memory(pool, request[USER].id, memory_id)
+    if memory is None:
+        raise not_found("Memory")
+    return web.json_response({"success": True, **memory})
 
 
 @routes.patch("/api/user/memories/{id}/promote")
 async def promote_memory(request: web.Request) -> web.Response:
-    """Make a memory long-term (and active again if it was archived)."""
-    return await _change_memory(request, "long_term", "active")
+    """Approve a suggestion (or bring back an archived memory): it becomes ACTIVE."""
+    memory_id = validation.path_uuid(request, "id", "memory")
+    pool = await request.app[DATABASE].pool()
+    memory = await users.promote_memory(pool, request[USER].id, memory_id)
+    if memory is None:
+        raise not_found("Memory")
+    if memory == users.LIMIT_EXCEEDED:
+        return limit_exceeded()
+    return web.json_response(memory)
 
 
 @routes.delete("/api/user/history")
 async def delete_history(request: web.Request) -> web.Response:
+    await vectors.forget(request.app[CHAT].index.delete_user(request[USER].id))
     pool = await request.app[DATABASE].pool()
     deleted = await sessions.delete_all(pool, request[USER].id)
     return web.json_response({"success": True, "deleted_sessions": deleted})
@@ -86,12 +117,7 @@ async def delete_history(request: web.Request) -> web.Response:
 
 @routes.delete("/api/user/account")
 async def delete_account(request: web.Request) -> web.Response:
-    """Vectors first: if the index cannot be reached, nothing is deleted and the user retries."""
     user_id = request[USER].id
-    try:
-        await request.app[CHAT].index.delete_user(user_id)
-    except Exception:
-        log.exception("could not delete the user's vectors")
-        raise ApiError(503, "Could not delete your data right now; try again shortly") from None
+    await vectors.forget(request.app[CHAT].index.delete_user(user_id))
     await users.delete_account(await request.app[DATABASE].pool(), user_id)
     return web.json_response({"success": True})

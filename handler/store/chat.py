@@ -22,9 +22,10 @@ async def session_context(
                p.context_instructions, COALESCE(p.context_enabled, false) AS context_enabled,
                (SELECT value FROM global_settings WHERE key = 'platform_instructions')
                    AS platform_instructions,
+               -- Only ACTIVE memories reach the model; suggestions wait for approval.
                ARRAY(SELECT content FROM user_memories
-                     WHERE user_id = u.id AND status = 'active'
-                     ORDER BY type = 'long_term' DESC, created_at DESC) AS memories
+                     WHERE user_id = u.id AND status = 'ACTIVE'
+                     ORDER BY type = 'INFERRED', created_at DESC) AS memories
         FROM sessions s
         JOIN users u ON u.id = s.user_id
         LEFT JOIN projects p ON p.id = s.project_id
@@ -89,14 +90,15 @@ async def add_message(
     return message_id
 
 
-async def save_answer(
-    pool: asyncpg.Pool, message_id: uuid.UUID, content: str, sources: list[dict[str, Any]]
+async def append_answer(
+    pool: asyncpg.Pool, message_id: uuid.UUID, text: str, sources: list[dict[str, Any]]
 ) -> None:
+    """Append to the stored answer in SQL, so two writers (two continuations) lose nothing."""
     await pool.execute(
-        "UPDATE messages SET content = $2, sources = $3, updated_at = clock_timestamp() "
-        "WHERE id = $1",
+        "UPDATE messages SET content = content || $2, sources = $3, "
+        "updated_at = clock_timestamp() WHERE id = $1",
         message_id,
-        content,
+        text,
         sources,
     )
 
@@ -137,7 +139,8 @@ async def save_summary(
     pool: asyncpg.Pool, session_id: uuid.UUID, summary: str, message_count: int
 ) -> None:
     await pool.execute(
-        "UPDATE sessions SET summary = $2, summary_message_count = $3 WHERE id = $1",
+        "UPDATE sessions SET summary = $2, summary_message_count = $3, "
+        "summary_updated_at = now() WHERE id = $1",
         session_id,
         summary,
         message_count,

@@ -96,3 +96,44 @@ async def delete_all(pool: asyncpg.Pool, user_id: str) -> int:
     """Delete every session (and with them every message) of the user."""
     status = await pool.execute("DELETE FROM sessions WHERE user_id = $1", user_id)
     return int(status.split()[-1])
+
+
+async def project_summaries(
+    pool: asyncpg.Pool, user_id: str, project_id: uuid.UUID
+) -> list[dict[str, Any]] | None:
+    """The project's memory: its sessions that have a summary; None if not the user's."""
+    async with pool.acquire() as conn, conn.transaction(readonly=True):
+        owned = await conn.fetchval(
+            "SELECT 1 FROM projects WHERE id = $1 AND user_id = $2", project_id, user_id
+        )
+        if not owned:
+            return None
+        rows = await conn.fetch(
+            "SELECT id, title, summary, summary_updated_at FROM sessions "
+            "WHERE project_id = $1 AND user_id = $2 AND summary IS NOT NULL "
+            "ORDER BY summary_updated_at DESC NULLS LAST, id",
+            project_id,
+            user_id,
+        )
+    return [shapes.summary(r) for r in rows]
+
+
+async def summary(
+    pool: asyncpg.Pool, user_id: str, session_id: uuid.UUID
+) -> tuple[bool, str | None]:
+    """(the session is the user's, its summary or None)."""
+    row = await pool.fetchrow(
+        "SELECT summary FROM sessions WHERE id = $1 AND user_id = $2", session_id, user_id
+    )
+    return (row is not None, row["summary"] if row else None)
+
+
+async def forget_summary(pool: asyncpg.Pool, user_id: str, session_id: uuid.UUID) -> bool:
+    """Clear the summary; a new one is written only after REFRESH_AFTER more messages."""
+    status = await pool.execute(
+        "UPDATE sessions SET summary = NULL, summary_updated_at = NULL "
+        "WHERE id = $1 AND user_id = $2",
+        session_id,
+        user_id,
+    )
+    return status == "UPDATE 1"

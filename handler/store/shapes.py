@@ -49,3 +49,13 @@ def memory(row: Any) -> dict[str, Any]:
         "status": row["status"],
         "created_at": iso(row["created_at"]),
     }
+
+
+def summary(row: Any) -> dict[str, Any]:
+    """A session's entry in its project's memory."""
+    return {
+        "id": str(row["id"]),
+        "title": row["title"],
+        "context_summary": row["summary"],
+        "summary_updated_at": iso(row["summary_updated_at"]),
+    }

@@ -63,6 +63,8 @@ class HuggingFace:
     title: str = "Missing null check"
     title_delay: float = 0.0
     summary: str = "The user hit a null pointer; the cause was a missing check."
+    # The fast model's reply when asked for durable facts about the user.
+    facts: str = "NONE"
     embed_status: int = 200
     requests: list[dict[str, Any]] = field(default_factory=list)
     sent_at: list[float] = field(default_factory=list)
@@ -89,7 +91,12 @@ class HuggingFace:
         self.requests.append(body)
         if body["model"] == FAST_MODEL:
             system = body["messages"][0]["content"]
-            text = self.title if "title" in system else self.summary
+            if "title" in system:
+                text = self.title
+            elif "durable facts" in system:
+                text = self.facts
+            else:
+                text = self.summary
             await asyncio.sleep(self.title_delay)
             return await self._stream(request, [text], delay=0, main=False)
         if self.status != 200:

@@ -1,4 +1,4 @@
-"""Pinecone's data-plane API for the calls we make: upsert, query, delete by filter.
+"""Pinecone's data-plane API for the calls we make: upsert, query, delete by ids or filter.
 
 Vectors live in memory; filters support `$eq` and `$ne`; scores are cosine.
 Requests must carry the `Api-Key` header, as on the real service.
@@ -70,11 +70,21 @@ class PineconeDataPlane:
             )
 
         async def delete(request: web.Request) -> web.Response:
+            # As the real endpoint: exactly one of ids, deleteAll or filter.
             body = await request.json()
-            where = body.get("filter")
-            for key in [
-                k for k, v in self.vectors.items() if _matches(v.get("metadata", {}), where)
-            ]:
+            given = [k for k in ("ids", "deleteAll", "filter") if body.get(k)]
+            if len(given) != 1:
+                return web.json_response(
+                    {"code": 3, "message": "exactly one of ids, deleteAll, filter"}, status=400
+                )
+            if "ids" in given:
+                doomed = [k for k in body["ids"] if k in self.vectors]
+            else:
+                where = body.get("filter") or {}
+                doomed = [
+                    k for k, v in self.vectors.items() if _matches(v.get("metadata", {}), where)
+                ]
+            for key in doomed:
                 del self.vectors[key]
             return web.json_response({})
 
