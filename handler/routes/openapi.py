@@ -66,9 +66,30 @@ SCHEMAS: dict[str, Any] = {
         ["id", "content", "type", "status", "created_at"],
         id=UUID,
         content=STR,
-        type={"enum": ["short_term", "long_term"]},
-        status={"enum": ["active", "archived"]},
+        type={"enum": ["EXPLICIT", "INFERRED", "PERSONAL_INFO"]},
+        status={"enum": ["ACTIVE", "CANDIDATE", "ARCHIVED"]},
         created_at=TIME,
+    ),
+    "MemoryLimitExceeded": _obj(
+        ["status", "message", "limit"],
+        status={"const": "LIMIT_EXCEEDED"},
+        message=STR,
+        limit={"type": "integer"},
+    ),
+    "RateLimited": _obj(
+        ["error", "message", "tier", "limit", "reset_at"],
+        error=STR,
+        message=STR,
+        tier={"enum": ["free", "basic", "pro", "teams"]},
+        limit={"type": "integer"},
+        reset_at=TIME,
+    ),
+    "ProjectSummary": _obj(
+        ["id", "title", "context_summary", "summary_updated_at"],
+        id=UUID,
+        title=STR,
+        context_summary=STR,
+        summary_updated_at={"type": ["string", "null"], "format": "date-time"},
     ),
     "FullProfile": _obj(
         [
@@ -146,12 +167,14 @@ def _chat_operation() -> dict[str, Any]:
         body=_obj(
             ["sessionId"],
             sessionId=UUID,
-            message={"type": "string", "maxLength": 32000},
-            parentId=UUID,
+            message={"type": "string"},
+            parentId={"type": ["string", "null"], "format": "uuid"},
             skipUserMessage=BOOL,
             isContinuation=BOOL,
         ),
-        errors=(429,),
+    )
+    operation["responses"]["429"] = _json(
+        _ref("RateLimited"), "The tier's allowance for the current 24 h window is used up"
     )
     operation["description"] = (
         "`message` is required unless `skipUserMessage` (regenerate the answer to "
@@ -162,7 +185,13 @@ def _chat_operation() -> dict[str, Any]:
         '`{"status":"building_context"}`, `{"sources":[...]}` when there are any, '
         '`{"content"}` deltas, `{"title"}` when the session gets its title, and '
         '`[DONE]` last. A failure after the stream started sends `{"error"}` and '
-        "ends it; what was generated is kept. `: keep-alive` comments may appear."
+        "ends it; what was generated is kept. `: keep-alive` comments may appear. "
+        "`message` is bounded only by the body limit (MAX_BODY_BYTES, 413 past it): "
+        "an oversized message is stored whole, and its middle is cut (head and tail "
+        "kept, the cut stated) only in what the model is sent. A message starting "
+        "with `remember:` also stores the rest as an active memory. A 24 h window "
+        "opens with the first chat request after the previous one ended; the 429's "
+        "`reset_at` is its end."
     )
     operation["responses"]["200"] = {
         "description": "The answer as server-sent events",
@@ -172,6 +201,22 @@ def _chat_operation() -> dict[str, Any]:
 
 
 CHAT_OPERATION = _chat_operation()
+
+
+def _memory_post() -> dict[str, Any]:
+    operation = _op(
+        "Remember a fact (EXPLICIT, ACTIVE); the same fact again returns it",
+        _ref("Memory"),
+        status="201",
+        body=_obj(["content"], content={"type": "string", "minLength": 1, "maxLength": 2000}),
+    )
+    operation["responses"]["200"] = _json(
+        _ref("MemoryLimitExceeded"), "Nothing stored: the user has 20 active memories"
+    )
+    return operation
+
+
+MEMORY_POST = _memory_post()
 
 
 PATHS: dict[str, dict[str, Any]] = {
@@ -228,25 +273,41 @@ PATHS: dict[str, dict[str, Any]] = {
             ),
             body=_obj(
                 ["global_instructions"],
-                global_instructions={"type": ["string", "null"], "maxLength": 10000},
+                global_instructions={"type": ["string", "null"], "maxLength": 16000},
             ),
         ),
     },
     "/api/user/profile/full": {"get": _op("Full profile and usage", _ref("FullProfile"))},
+    "/protected": {
+        "get": _op(
+            "Confirm sign-in: creates or refreshes the user row",
+            _obj(
+                ["message", "user", "dbUser"],
+                message=STR,
+                user=_obj(["uid"], uid=STR, email=NULLABLE_STR, name=NULLABLE_STR),
+                dbUser=_ref("FullProfile"),
+            ),
+        )
+    },
     "/api/user/memories": {
-        "get": _op("Memories, newest first", _list("Memory")),
-        "post": _op(
-            "Remember a fact",
-            _ref("Memory"),
-            status="201",
-            body=_obj(["content"], content={"type": "string", "minLength": 1, "maxLength": 2000}),
+        "get": _op(
+            "ACTIVE memories, then CANDIDATE suggestions (ARCHIVED not listed)", _list("Memory")
         ),
+        "post": MEMORY_POST,
     },
     "/api/user/memories/{id}/archive": {
-        "patch": _op("Archive a memory", _ref("Memory"), params=("id",))
+        "patch": _op(
+            "Forget a memory or reject a suggestion (ARCHIVED)",
+            {"allOf": [_ref("Memory"), _obj(["success"], success={"const": True})]},
+            params=("id",),
+        )
     },
     "/api/user/memories/{id}/promote": {
-        "patch": _op("Make a memory long-term and active", _ref("Memory"), params=("id",))
+        "patch": _op(
+            "Approve a suggestion (or bring back a forgotten memory): ACTIVE",
+            {"oneOf": [_ref("Memory"), _ref("MemoryLimitExceeded")]},
+            params=("id",),
+        )
     },
     "/api/user/history": {
         "delete": _op(
@@ -264,6 +325,13 @@ PATHS: dict[str, dict[str, Any]] = {
         "patch": _op("Rename", _ref("Project"), body=NAME, params=("id",)),
         "delete": _op("Delete; its sessions move to no project", SUCCESS, params=("id",)),
     },
+    "/api/projects/{id}/summaries": {
+        "get": _op(
+            "Project memory: summaries of the project's sessions, newest first",
+            _list("ProjectSummary"),
+            params=("id",),
+        )
+    },
     "/api/projects/{id}/context": {
         "patch": _op(
             "Set project instructions",
@@ -271,7 +339,7 @@ PATHS: dict[str, dict[str, Any]] = {
             params=("id",),
             body=_obj(
                 ["context_instructions"],
-                context_instructions={"type": ["string", "null"], "maxLength": 10000},
+                context_instructions={"type": ["string", "null"], "maxLength": 16000},
             ),
         )
     },
@@ -306,6 +374,23 @@ PATHS: dict[str, dict[str, Any]] = {
             ),
         ),
         "delete": _op("Delete a session and its messages", SUCCESS, params=("id",)),
+    },
+    "/api/sessions/{id}/summary": {
+        "delete": _op(
+            "Forget the session's summary (database and vector index)", SUCCESS, params=("id",)
+        )
+    },
+    "/api/sessions/{id}/promote": {
+        "post": _op(
+            "Copy the session's summary into the memory ledger (ACTIVE)",
+            {
+                "oneOf": [
+                    _obj(["success", "memory"], success={"const": True}, memory=_ref("Memory")),
+                    _ref("MemoryLimitExceeded"),
+                ]
+            },
+            params=("id",),
+        )
     },
     "/api/sessions/{id}/messages": {
         "get": _op(
