@@ -1,4 +1,5 @@
-"""Secret settings, read on first use and cached for the container.
+"""Secret settings, read on first use and cached for the container (the database
+secret's cache can be dropped: RDS rotates it).
 
 Locally, plain environment variables (HUGGINGFACE_API_KEY, ...) are used as
 they are. On Lambda the function's environment names secrets by ARN only:
@@ -56,6 +57,12 @@ class Secrets:
             return str(document["username"]), str(document["password"])
         except KeyError:
             raise SecretsUnavailable("DATABASE_SECRET_ARN: no username/password in it") from None
+
+    def forget_database_credentials(self) -> None:
+        """Drop the cached database secret, so the next read asks the extension again
+        (after a rotation the cached password no longer works)."""
+        if self._settings.database_secret_arn:
+            self._documents.pop(self._settings.database_secret_arn, None)
 
     async def _document(self, arn: str, setting: str) -> dict[str, Any]:
         if arn not in self._documents:

@@ -71,6 +71,13 @@ def _positive_float(raw: str) -> float:
     return value
 
 
+def _pem_file(raw: str) -> str | None:
+    path = raw.strip()
+    if path and not os.path.isfile(path):
+        raise ValueError(f"no such file: {path}")
+    return path or None
+
+
 def _choice(options: tuple[str, ...]) -> Callable[[str], str]:
     def parse(raw: str) -> str:
         if raw not in options:
@@ -160,7 +167,17 @@ class Settings:
         "Secret with the database `username`/`password` (RDS-managed), read on first connection.",
     )
     database_ssl: str = _setting(
-        "DATABASE_SSL", _choice(SSL_MODES), "prefer", "TLS mode for PostgreSQL (RDS: require)."
+        "DATABASE_SSL",
+        _choice(SSL_MODES),
+        "prefer",
+        "TLS mode for PostgreSQL; `verify-full` (RDS) also checks the server's certificate "
+        "and name against DATABASE_SSL_ROOT_CERT.",
+    )
+    database_ssl_root_cert: str | None = _setting(
+        "DATABASE_SSL_ROOT_CERT",
+        _pem_file,
+        None,
+        "CA bundle (PEM) for `verify-ca`/`verify-full`. Unset: AWS's RDS bundle in the package.",
     )
     database_pool_max: int = _setting(
         "DATABASE_POOL_MAX",
@@ -170,6 +187,12 @@ class Settings:
     )
     database_connect_timeout: float = _setting(
         "DATABASE_CONNECT_TIMEOUT", _positive_float, 5.0, "Seconds to connect."
+    )
+    database_acquire_timeout: float = _setting(
+        "DATABASE_ACQUIRE_TIMEOUT",
+        _positive_float,
+        10.0,
+        "Seconds a query waits for a free pooled connection before a 503.",
     )
     database_statement_timeout_ms: int = _setting(
         "DATABASE_STATEMENT_TIMEOUT_MS",

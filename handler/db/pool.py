@@ -40,22 +40,22 @@ class Database:
         return self._pool
 
     async def _create(self) -> asyncpg.Pool:
-        import asyncpg
+        from handler.db.bounded import BoundedPool
+        from handler.db.connect import Connector
 
         s = self._settings
         if not s.database_url:
             raise RuntimeError("DATABASE_URL is not set")
-        # On Lambda the URL has no password: RDS keeps it in its secret.
-        credentials = await self._secrets.database_credentials()
-        login = {"user": credentials[0], "password": credentials[1]} if credentials else {}
-        pool = await asyncpg.create_pool(
-            dsn=s.database_url,
-            **login,
+        # min_size=0: nothing connects here; each new connection goes through the
+        # Connector, which reads the (rotating) secret and builds the TLS context.
+        pool = await BoundedPool(
+            s.database_url,
+            connect=Connector(s, self._secrets),
+            acquire_timeout=s.database_acquire_timeout,
             min_size=0,
             max_size=s.database_pool_max,
             timeout=s.database_connect_timeout,
             command_timeout=s.database_statement_timeout_ms / 1000 + 1,
-            ssl=s.database_ssl,
             # Lambda containers freeze between invocations; drop connections
             # the server or a NAT may have closed meanwhile.
             max_inactive_connection_lifetime=240,
