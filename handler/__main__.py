@@ -93,13 +93,21 @@ def _verify(url: str, token: str | None) -> int:
 
 
 def _emulator_token(uid: str) -> int:
-    from handler.auth.emulator import emulator_token
+    from handler.auth import emulator
 
+    if emulator.signs_locally(os.environ):
+        # `make emulate` verifies signatures as Lambda does, against its local key.
+        try:
+            print(emulator.signed_token(emulator.LOCAL_PROJECT, uid))
+        except emulator.NoLocalKey as exc:
+            print(f"emulator-token: {exc}", file=sys.stderr)
+            return 2
+        return 0
     project = os.environ.get("FIREBASE_PROJECT_ID")
     if not project:
         print("emulator-token: set FIREBASE_PROJECT_ID (the server's)", file=sys.stderr)
         return 2
-    print(emulator_token(project, uid))
+    print(emulator.emulator_token(project, uid))
     return 0
 
 
@@ -138,8 +146,8 @@ def main(argv: list[str] | None = None) -> int:
     logs_parser.add_argument("file", help="one {title, content, url?, id?} object a line")
     token = commands.add_parser(
         "emulator-token",
-        help="an unsigned Firebase Auth emulator token (accepted only when "
-        "FIREBASE_AUTH_EMULATOR_HOST is set), for trying the API locally",
+        help="a token for trying the API locally: signed with make emulate's local key, or "
+        "unsigned for a server with FIREBASE_AUTH_EMULATOR_HOST set (make dev)",
     )
     token.add_argument("--uid", default="dev-user")
     args = parser.parse_args(argv)

@@ -6,6 +6,14 @@ with Lambda's environment. The front turns each HTTP request into a payload
 v2.0 event (cookies in both places, as real captures have them), and streams
 the function's response back as its chunks arrive.
 
+Sign-in (`make emulate`): the function verifies RS256 tokens exactly as on
+Lambda. Unless FIREBASE_PROJECT_ID (other than demo-debugflow) or
+FIREBASE_CERTS_URL is set, the emulator
+publishes the certificate of a local key (.data/local-auth/, created on first
+use) as FIREBASE_CERTS_URL for project demo-debugflow, and `python -m handler
+emulator-token` signs tokens with that key. No code path of the function
+changes: only its settings point at a local certificate endpoint.
+
 Run: python -m handler.lambda_runtime.emulator --package dist/local.zip [--port 9000]
 (or --task-root DIR for the source tree; development only: the package
 build leaves this module out).
@@ -17,9 +25,11 @@ import argparse
 import asyncio
 import base64
 import contextlib
+import datetime
 import json
 import logging
 import os
+import signal
 import stat
 import sys
 import tempfile
@@ -32,12 +42,17 @@ from typing import Any
 
 from aiohttp import web
 
+from handler.auth import emulator as auth_emulator
+
 log = logging.getLogger("handler.lambda_runtime.emulator")
 
 PREFIX = "/2018-06-01/runtime"
 DELIMITER = b"\0" * 8
 WRAPPER = "handler/lambda_runtime/exec-wrapper"
 TEXT_TYPES = ("text/", "application/json", "application/x-www-form-urlencoded")
+CERTIFICATE_LIFETIME = datetime.timedelta(days=365)
+# Renewed a day before it expires, so no token (valid 1 h) outlives its certificate.
+CERTIFICATE_MARGIN = datetime.timedelta(days=1)
 
 
 @dataclass
@@ -368,12 +383,28 @@ async def function_url_event(request: web.Request) -> dict[str, Any]:
 
 async def serve(args: argparse.Namespace, task_root: Path) -> None:
     environment = dict(os.environ)
+    if environment.get("FIREBASE_AUTH_EMULATOR_HOST"):
+        # The function would refuse to start, as on Lambda.
+        raise SystemExit(
+            "make emulate: unset FIREBASE_AUTH_EMULATOR_HOST; Lambda refuses unsigned tokens, "
+            "and the emulator signs them instead (python -m handler emulator-token)"
+        )
     if not environment.get("DATABASE_URL"):
         # As `make dev` does: the embedded PostgreSQL, migrated on first connection.
         from handler.db import embedded
 
         environment["DATABASE_URL"] = embedded.start()
         environment["MIGRATE_ON_START"] = "true"
+    runners: list[web.AppRunner] = []
+    local_auth = auth_emulator.signs_locally(environment)
+    if local_auth:
+        certificates = LocalCertificates(ensure_signing_key())
+        runners.append(web.AppRunner(certificates.app()))
+        await runners[-1].setup()
+        await web.TCPSite(runners[-1], "127.0.0.1", 0).start()
+        port = runners[-1].addresses[0][1]
+        environment["FIREBASE_PROJECT_ID"] = auth_emulator.LOCAL_PROJECT
+        environment["FIREBASE_CERTS_URL"] = f"http://127.0.0.1:{port}/certs"
     emulator = Emulator(
         task_root=task_root,
         environment=environment,
@@ -382,20 +413,120 @@ async def serve(args: argparse.Namespace, task_root: Path) -> None:
         invoke_mode=args.invoke_mode,
     )
     await emulator.start()
-    runner = web.AppRunner(emulator.front())
-    await runner.setup()
-    await web.TCPSite(runner, args.host, args.port).start()
+    runners.append(web.AppRunner(emulator.front()))
+    await runners[-1].setup()
+    await web.TCPSite(runners[-1], args.host, args.port).start()
+    port = runners[-1].addresses[0][1]
+    stop = asyncio.Event()
+    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
     await emulator.start_function()
     print(
-        f"Lambda emulator: function URL http://{args.host}:{args.port} "
+        f"Lambda emulator: function URL http://{args.host}:{port} "
         f"({args.invoke_mode}), task root {emulator.task_root}",
         flush=True,
     )
+    if local_auth:
+        print(
+            f"Sign-in: project {auth_emulator.LOCAL_PROJECT}, tokens signed with the key in "
+            f"{auth_emulator.LOCAL_AUTH_DIR}/; get one with `python -m handler emulator-token`",
+            flush=True,
+        )
+    else:
+        print(f"Sign-in: Firebase project {environment.get('FIREBASE_PROJECT_ID')}", flush=True)
     try:
-        await asyncio.Event().wait()
+        await stop.wait()
     finally:
-        await runner.cleanup()
+        for runner in reversed(runners):
+            await runner.cleanup()
         await emulator.close()
+
+
+def ensure_signing_key(directory: Path = auth_emulator.LOCAL_AUTH_DIR) -> str:
+    """The local key file's certificate, creating the file first if needed (mode 0600).
+
+    Kept across runs, so tokens minted earlier stay valid; replaced only when
+    its certificate is about to expire.
+    """
+    path = auth_emulator.key_path(directory)
+    if not _still_valid(path):
+        directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+        scratch = directory / f".{path.name}.{os.getpid()}"
+        descriptor = os.open(scratch, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(descriptor, "w") as out:
+            out.write(_new_key_file())
+        try:
+            if path.exists():
+                os.replace(scratch, path)
+            else:
+                os.link(scratch, path)  # another emulator starting at once keeps its key
+        except FileExistsError:
+            pass
+        finally:
+            scratch.unlink(missing_ok=True)
+    return auth_emulator.split_key_file(path.read_text())[1]
+
+
+def _still_valid(path: Path) -> bool:
+    from cryptography import x509
+
+    try:
+        certificate = auth_emulator.split_key_file(path.read_text())[1]
+        expires = x509.load_pem_x509_certificate(certificate.encode()).not_valid_after_utc
+    except (FileNotFoundError, ValueError):
+        return False
+    return expires - datetime.datetime.now(datetime.UTC) > CERTIFICATE_MARGIN
+
+
+def _new_key_file() -> str:
+    """An RSA key and its self-signed certificate, as Google publishes its signing keys."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+    from cryptography.x509.oid import NameOID
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "debugflow local auth")])
+    now = datetime.datetime.now(datetime.UTC)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + CERTIFICATE_LIFETIME)
+        .sign(key, hashes.SHA256())
+    )
+    private_pem = key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )
+    return private_pem.decode() + certificate.public_bytes(serialization.Encoding.PEM).decode()
+
+
+@dataclass
+class LocalCertificates:
+    """The local key's certificate, served as Google serves its token-signing certificates."""
+
+    certificate_pem: str
+    max_age: int = 3600
+
+    def app(self) -> web.Application:
+        async def certs(request: web.Request) -> web.Response:
+            # Google's endpoint answers {kid: PEM} with Cache-Control max-age, which
+            # verifiers honour: https://firebase.google.com/docs/auth/admin/verify-id-tokens
+            return web.json_response(
+                {auth_emulator.key_id(self.certificate_pem): self.certificate_pem},
+                headers={
+                    "Cache-Control": f"public, max-age={self.max_age}, must-revalidate, "
+                    "no-transform"
+                },
+            )
+
+        app = web.Application()
+        app.router.add_get("/certs", certs)
+        return app
 
 
 def unpack(package: Path, into: Path) -> Path:
