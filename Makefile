@@ -9,7 +9,11 @@ SERVERS ?= servers.json
 # Extra terraform flags, e.g. TF_ARGS="-var-file=staging.tfvars".
 TF_ARGS ?=
 
-.PHONY: dev emulate package deploy destroy verify pgadmin-servers test lint fmt clean
+.PHONY: help dev emulate package deploy destroy rollback verify pgadmin-servers test test-fast lint fmt clean
+
+## help: list the targets with what each does (also what a bare `make` does)
+help:
+	@sed -n 's/^## \([a-z-]*\): /\1\t/p' $(MAKEFILE_LIST) | awk -F'\t' '{printf "  make %-16s %s\n", $$1, $$2}'
 
 $(VENV)/.dev: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -58,9 +62,13 @@ pgadmin-servers: $(VENV)/.dev
 	@echo "Wrote $(SERVERS): in pgAdmin, Tools > Import/Export Servers. The password is in the"
 	@echo "database_master_secret_arn secret (see docs/deploy.md)."
 
-## test: lint, then every test: service, runtime, package, Terraform (plan, moto apply, checkov)
+## test: lint, then every test: service, runtime, browser, package, Terraform (plan, moto apply, checkov)
 test: lint
 	$(PY) -m pytest
+
+## test-fast: every test but the slow ones (Terraform, package builds, browser): about a minute
+test-fast: $(VENV)/.test
+	$(PY) -m pytest -m "not slow"
 
 ## lint: ruff and terraform fmt, checking only
 lint: $(VENV)/.test
@@ -68,11 +76,13 @@ lint: $(VENV)/.test
 	$(PY) -m ruff format --check .
 	$(TERRAFORM) fmt -check -recursive $(TF_DIR)
 
-## fmt: rewrite sources in the project's style
+## fmt: rewrite sources in the project's style (format first: it fixes what --fix cannot)
 fmt: $(VENV)/.test
+	$(PY) -m ruff format .
 	$(PY) -m ruff check --fix .
 	$(PY) -m ruff format .
 	$(TERRAFORM) fmt -recursive $(TF_DIR)
 
+## clean: remove the virtual environment and build outputs
 clean:
 	rm -rf $(VENV) dist build .pytest_cache .ruff_cache

@@ -1,9 +1,11 @@
-"""JSON log lines on stdout (CloudWatch keeps one event per line)."""
+"""Log lines on stdout: JSON for Lambda and files (CloudWatch keeps one event per
+line), readable text when a person watches a terminal (`make dev`)."""
 
 from __future__ import annotations
 
 import json
 import logging
+import os
 import sys
 import time
 
@@ -26,9 +28,29 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, default=str)
 
 
+class TextFormatter(logging.Formatter):
+    """`14:03:07 INFO  GET /api/sessions 200 3.1 ms`, or the message and its fields."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        fields = {k: v for k, v in record.__dict__.items() if k not in _STANDARD}
+        stamp = time.strftime("%H:%M:%S", time.localtime(record.created))
+        if {"method", "path", "status", "duration_ms"} <= fields.keys():
+            text = (
+                f"{fields['method']} {fields['path']} {fields['status']} {fields['duration_ms']} ms"
+            )
+        else:
+            extras = " ".join(f"{k}={v}" for k, v in fields.items() if k != "request_id")
+            text = f"{record.getMessage()} {extras}".rstrip()
+        line = f"{stamp} {record.levelname:<5} {text}"
+        if record.exc_info:
+            line += "\n" + self.formatException(record.exc_info)
+        return line
+
+
 def configure(level: str = "INFO") -> None:
     handler = logging.StreamHandler(sys.stdout)
-    handler.setFormatter(JsonFormatter())
+    on_terminal = sys.stdout.isatty() and "AWS_LAMBDA_RUNTIME_API" not in os.environ
+    handler.setFormatter(TextFormatter() if on_terminal else JsonFormatter())
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)

@@ -40,6 +40,27 @@ def pytest_configure(config: pytest.Config) -> None:
     """
     if config.option.basetemp is None and not hasattr(config, "workerinput"):
         config.option.basetemp = tempfile.mkdtemp(prefix="debugflow-pytest-")
+    config.addinivalue_line(
+        "markers", "slow: Terraform, package builds, browser (make test-fast skips)"
+    )
+
+
+# Modules that spend most of the suite's time: Terraform plans and moto applies,
+# package builds (pip downloads), checkov, the browser. `make test-fast` leaves them out.
+SLOW_MODULES = {
+    "test_browser",
+    "test_checkov",
+    "test_deploy_guide",
+    "test_package",
+    "test_terraform_apply",
+    "test_terraform_plan",
+}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if item.module is not None and item.module.__name__.rsplit(".", 1)[-1] in SLOW_MODULES:
+            item.add_marker(pytest.mark.slow)
 
 
 _db_numbers = itertools.count()
@@ -90,7 +111,14 @@ async def fresh_database(postgres: PostgresServer) -> AsyncIterator[Callable[...
 
     async def make(template: str = "template0") -> str:
         name = f"test_{next(_db_numbers)}"
-        admin = await postgres.admin()
+        try:
+            admin = await postgres.admin()
+        except OSError as exc:
+            pytest.fail(
+                f"the tests' PostgreSQL ({postgres.url()}) is gone: {exc}. Was its data "
+                "directory deleted by another process? Run the tests again.",
+                pytrace=False,
+            )
         try:
             await admin.execute(f"CREATE DATABASE {name} TEMPLATE {template}")
         finally:
