@@ -1,0 +1,1 @@
+"""A stand-in for the DebugFlow front end, and the processes the browser test runs."""
