@@ -2,26 +2,48 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import uuid
 from typing import Any
 
 from aiohttp import web
 
-from handler.errors import bad_request
+from handler.errors import ApiError, bad_request
 
 _MISSING = object()
 
 
-async def json_object(request: web.Request) -> dict[str, Any]:
-    """The body as a JSON object (413 past the size limit is raised by aiohttp)."""
-    raw = await request.read()
+# Longest wait for a request body once the headers are in: a client that
+# stops sending must not hold a connection (and a handler) open forever.
+BODY_TIMEOUT = 30.0
+
+
+async def body_bytes(request: web.Request) -> bytes:
+    """The raw body, read within BODY_TIMEOUT (408 after it)."""
+    try:
+        async with asyncio.timeout(BODY_TIMEOUT):
+            return await request.read()
+    except TimeoutError:
+        raise ApiError(408, f"Request body not received within {BODY_TIMEOUT:g} s") from None
+
+
+async def json_object(request: web.Request, *, optional: bool = False) -> dict[str, Any]:
+    """The body as a JSON object, or {} for no body when `optional`.
+
+    413 past the size limit is raised by aiohttp.
+    """
+    raw = await body_bytes(request)
     if not raw.strip():
+        if optional:
+            return {}
         raise bad_request("Request body must be a JSON object")
     try:
         body = json.loads(raw)
     except (ValueError, UnicodeDecodeError):
         raise bad_request("Request body is not valid JSON") from None
+    except RecursionError:
+        raise bad_request("Request body is nested too deeply") from None
     if not isinstance(body, dict):
         raise bad_request("Request body must be a JSON object")
     return body
@@ -58,7 +80,21 @@ def text(
         raise bad_request(f"'{key}' must not be empty")
     if len(value) > max_length:
         raise bad_request(f"'{key}' must be at most {max_length} characters")
+    # PostgreSQL text cannot hold NUL, and UTF-8 cannot encode a lone surrogate
+    # (JSON's "\ud800" escape parses to one).
+    if "\x00" in value:
+        raise bad_request(f"'{key}' must not contain NUL characters (\\u0000)")
+    if not _encodable(value):
+        raise bad_request(f"'{key}' contains an unpaired surrogate (invalid Unicode)")
     return value
+
+
+def _encodable(value: str) -> bool:
+    try:
+        value.encode()
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def boolean(body: dict[str, Any], key: str, *, required: bool = True) -> bool | None:

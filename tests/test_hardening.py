@@ -3,6 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import json
+import uuid
+
+import aiohttp
+import pytest
+from aiohttp import web
+
+from handler import validation
+from handler.chat.model import MAX_LINE_BYTES, HuggingFaceModel, ModelError
+from tests.chatstream import chat
 
 SIGN_IN_ROUNDS = 3
 NEW_USERS = 20
@@ -74,3 +84,170 @@ async def test_cookie_writes_from_the_front_end_and_header_writes_still_work(api
     read = await api.call("GET", "/api/user/profile", uid=None, cookies=cookie)
     assert read.status == 200  # safe methods need no Origin
     assert await _projects(db) == ["By header", "Mine"]
+
+
+# JSON text as a client can send it: "\u0000" parses to NUL, "\ud800" to a lone surrogate.
+BAD_TEXT = {"NUL": r"a\u0000b", "lone surrogate": r"a\ud800b"}
+
+
+async def _raw(api, method: str, path: str, raw: str):
+    resp = await api.call(
+        method, path, data=raw.encode(), headers={"Content-Type": "application/json"}
+    )
+    return resp.status, await resp.json()
+
+
+@pytest.mark.parametrize("kind", BAD_TEXT)
+async def test_nul_and_lone_surrogates_are_a_400_naming_the_field(api, db, kind):
+    # Reproduction: each of these stored text and answered 500.
+    bad = BAD_TEXT[kind]
+    session = await api.json("POST", "/api/sessions", status=201)
+    project = await api.json("POST", "/api/projects", json={"name": "P"}, status=201)
+    cases = [
+        ("POST", "/api/projects", "name", f'{{"name": "{bad}"}}'),
+        ("PATCH", f"/api/projects/{project['id']}", "name", f'{{"name": "{bad}"}}'),
+        (
+            "PATCH",
+            f"/api/projects/{project['id']}/context",
+            "context_instructions",
+            f'{{"context_instructions": "{bad}"}}',
+        ),
+        (
+            "PATCH",
+            "/api/user/profile",
+            "global_instructions",
+            f'{{"global_instructions": "{bad}"}}',
+        ),
+        ("POST", "/api/user/memories", "content", f'{{"content": "{bad}"}}'),
+        ("PATCH", f"/api/sessions/{session['id']}", "title", f'{{"title": "{bad}"}}'),
+        ("POST", "/api/chat", "message", f'{{"sessionId": "{session["id"]}", "message": "{bad}"}}'),
+    ]
+    for method, path, field, raw in cases:
+        status, body = await _raw(api, method, path, raw)
+        assert status == 400, (method, path, body)
+        assert f"'{field}'" in body["error"], body
+    # The refused chat was not counted against the rate limit.
+    assert (await api.json("GET", "/api/user/profile/full"))["daily_requests_count"] == 0
+    assert await db.fetchval("SELECT count(*) FROM messages") == 0
+
+
+async def test_nul_and_lone_surrogates_from_the_model_are_stored(chat_api, db, huggingface):
+    # Reproduction: the model's "\u0000" or "\ud800" ended the stream in a
+    # generic error and the answer and title were lost.
+    huggingface.words = ["The \u0000bug ", "is \ud800here."]
+    huggingface.title = "Null\u0000 \udc00title"
+    session = await chat_api.json("POST", "/api/sessions", status=201)
+    t = await chat(chat_api, {"sessionId": session["id"], "message": "help"})
+    assert t.events[-1] == "[DONE]", t.events
+    assert t.text() == "The bug is \ufffdhere."
+    stored = await db.fetchval("SELECT content FROM messages WHERE role = 'assistant'")
+    assert stored == "The bug is \ufffdhere."
+    assert t.first("title") == "Null \ufffdtitle"
+    title = await db.fetchval("SELECT title FROM sessions WHERE id = $1", uuid.UUID(session["id"]))
+    assert title == "Null \ufffdtitle"
+
+
+def _body_routes(app) -> list[tuple[str, str]]:
+    """Every route that takes a body, with its path parameters filled in."""
+    found = []
+    for route in app.router.routes():
+        info = route.resource.get_info() if route.resource else {}
+        path = info.get("path") or info.get("formatter")
+        if route.method in ("POST", "PUT", "PATCH") and path:
+            found.append((route.method, path.replace("{id}", str(uuid.uuid4()))))
+    return found
+
+
+async def test_deeply_nested_json_is_a_400_on_every_body_route(api):
+    # Reproduction: json.loads raised RecursionError, answered 500.
+    deep = "[" * 100_000 + "]" * 100_000
+    routes = _body_routes(api.app)
+    assert ("POST", "/api/chat") in routes and len(routes) >= 8
+    for method, path in routes:
+        for raw in (deep, '{"a": ' + deep + "}"):
+            status, body = await _raw(api, method, path, raw)
+            assert status < 500, (method, path, body)
+            if status != 404:  # routes without a body check the id first
+                assert status == 400, (method, path, body)
+                assert body["error"] == "Request body is nested too deeply", (method, path, body)
+
+
+async def test_an_unfinished_body_gets_408(api, monkeypatch):
+    # Reproduction: a client that sends headers and half a body held the
+    # connection and its handler open indefinitely (still open after 120 s).
+    monkeypatch.setattr(validation, "BODY_TIMEOUT", 0.5)
+    reader, writer = await asyncio.open_connection(api.client.host, api.client.port)
+    token = api.firebase.token("alice")
+    writer.write(
+        (
+            "POST /api/projects HTTP/1.1\r\n"
+            f"Host: {api.client.host}\r\n"
+            f"Authorization: Bearer {token}\r\n"
+            "Content-Type: application/json\r\n"
+            "Content-Length: 100\r\n\r\n"
+            '{"name": '
+        ).encode()
+    )
+    await writer.drain()
+    async with asyncio.timeout(30):  # a guard against hanging, far above the 0.5 s
+        status_line = await reader.readline()
+        head = await reader.readuntil(b"\r\n\r\n")
+    writer.close()
+    assert status_line.startswith(b"HTTP/1.1 408"), status_line
+    assert b"application/json" in head
+
+
+def _frame(text: str) -> bytes:
+    chunk = {"choices": [{"delta": {"content": text}}]}
+    return f"data: {json.dumps(chunk)}\n\n".encode()
+
+
+async def _model_server(make_client, pieces: list[bytes]) -> str:
+    """A model endpoint that streams `pieces` one write each, then ends."""
+
+    async def completions(request: web.Request) -> web.StreamResponse:
+        resp = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
+        await resp.prepare(request)
+        for piece in pieces:
+            await resp.write(piece)
+        await resp.write_eof()
+        return resp
+
+    app = web.Application()
+    app.router.add_post("/v1/chat/completions", completions)
+    return str((await make_client(app)).make_url("")).rstrip("/")
+
+
+async def _stream(make_settings, url: str) -> tuple[list[str], str | None]:
+    async def key() -> str:
+        return "k"
+
+    deltas: list[str] = []
+    async with aiohttp.ClientSession() as http:
+        model = HuggingFaceModel(http, make_settings(hf_base_url=url), key)
+        try:
+            async for delta in model.stream([{"role": "user", "content": "hi"}]):
+                deltas.append(delta)
+        except ModelError as exc:
+            return deltas, str(exc)
+    return deltas, None
+
+
+async def test_an_endless_model_line_is_refused(make_client, make_settings):
+    # Reproduction: a 16 MB line without a line end was buffered whole and
+    # re-scanned on every chunk (1.3 s of CPU, 66 MB).
+    piece = b"x" * 65536
+    endless = [b"data: ", *[piece] * ((MAX_LINE_BYTES // len(piece)) + 2)]
+    url = await _model_server(make_client, [_frame("Before "), *endless])
+    deltas, error = await _stream(make_settings, url)
+    assert deltas == ["Before "]
+    assert (
+        error == f"The model service sent a malformed answer (a line over {MAX_LINE_BYTES} bytes)"
+    )
+
+
+async def test_model_lines_split_anywhere_still_parse(make_client, make_settings):
+    frames = _frame("a\u00e9") + _frame("b\r\n") + b"data: [DONE]\r\n\r\n"
+    pieces = [frames[i : i + 3] for i in range(0, len(frames), 3)]
+    url = await _model_server(make_client, pieces)
+    assert await _stream(make_settings, url) == (["a\u00e9", "b\r\n"], None)

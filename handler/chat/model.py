@@ -11,7 +11,7 @@ import asyncio
 import json
 import logging
 import re
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable
 from typing import Any, Protocol
 
 import aiohttp
@@ -22,6 +22,10 @@ from handler.settings import Settings
 log = logging.getLogger(__name__)
 
 Messages = list[dict[str, str]]
+
+# One line of the model's event stream; a chunk of text is a few hundred bytes.
+MAX_LINE_BYTES = 1024 * 1024
+_LINE_TOO_LONG = f"The model service sent a malformed answer (a line over {MAX_LINE_BYTES} bytes)"
 
 
 class ModelError(Exception):
@@ -82,7 +86,7 @@ class HuggingFaceModel:
             ) as resp:
                 if resp.status != 200:
                     raise ModelError(await _describe_failure(resp))
-                async for data in sse.parse(resp.content.iter_any()):
+                async for data in sse.parse(_whole_lines(resp.content.iter_any())):
                     if data == sse.DONE:
                         return
                     for delta in _deltas(data):
@@ -109,8 +113,49 @@ def _deltas(data: str) -> list[str]:
     for choice in chunk.get("choices") or []:
         content = (choice.get("delta") or {}).get("content") if isinstance(choice, dict) else None
         if isinstance(content, str) and content:
-            deltas.append(content)
+            deltas.append(storable(content))
     return deltas
+
+
+def storable(text: str) -> str:
+    """`text` without what PostgreSQL text and UTF-8 cannot hold.
+
+    NUL is dropped; a lone surrogate (JSON's "\\ud800" escape parses to one)
+    becomes U+FFFD, so an answer or a title can always be stored and streamed.
+    """
+    text = text.replace("\x00", "")
+    try:
+        text.encode()
+    except UnicodeEncodeError:
+        text = text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+    return text
+
+
+async def _whole_lines(chunks: AsyncIterable[bytes]) -> AsyncIterator[bytes]:
+    """The stream re-cut to end at line ends, with each line at most MAX_LINE_BYTES.
+
+    Only the newly arrived bytes are searched, and the SSE parser never holds
+    more than one unfinished line, so a huge line costs linear time and is
+    refused before it costs memory.
+    """
+    pending = bytearray()
+    async for chunk in chunks:
+        last = max(chunk.rfind(b"\n"), chunk.rfind(b"\r"))
+        if last < 0:
+            pending += chunk
+            if len(pending) > MAX_LINE_BYTES:
+                raise ModelError(_LINE_TOO_LONG)
+            continue
+        first = min(i for i in (chunk.find(b"\n"), chunk.find(b"\r")) if i >= 0)
+        if len(pending) + first > MAX_LINE_BYTES:
+            raise ModelError(_LINE_TOO_LONG)
+        pending += chunk[: last + 1]
+        yield bytes(pending)
+        pending = bytearray(chunk[last + 1 :])
+        if len(pending) > MAX_LINE_BYTES:
+            raise ModelError(_LINE_TOO_LONG)
+    if pending:
+        yield bytes(pending)
 
 
 def _error_text(error: Any) -> str:
