@@ -98,6 +98,23 @@ async def test_bad_tokens_get_401(api, signing_keys, case, make_token, message):
     assert message in body["error"], (case, body)
 
 
+@pytest.mark.parametrize("claim", ["exp", "iat", "auth_time"])
+@pytest.mark.parametrize("value", ["1999999999", None, True, float("inf"), float("nan"), [1]])
+async def test_signed_token_with_malformed_times_is_401(api, claim, value):
+    # Reproduction: a signed token whose exp or iat was a string or null
+    # reached google-auth's arithmetic (TypeError) and answered 500.
+    status, body = await _status(api, api.firebase.token("alice", **{claim: value}))
+    assert status == 401, body
+    assert body["error"] == f"Invalid token: {claim} must be a number"
+
+
+async def test_emulator_token_with_malformed_times_is_401(make_api):
+    api = await make_api(firebase_auth_emulator_host="127.0.0.1:9099")
+    unsigned = encode({"alg": "none", "typ": "JWT"}, claims_for("emu", exp="soon"), None)
+    status, body = await _status(api, unsigned)
+    assert (status, body["error"]) == (401, "Invalid token: exp must be a number")
+
+
 async def test_missing_token_is_401(api):
     resp = await api.call("GET", "/api/sessions", uid=None)
     assert resp.status == 401

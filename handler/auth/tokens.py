@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import json
+import math
 import time
 from collections.abc import Awaitable, Callable
 
@@ -51,6 +52,9 @@ class TokenVerifier:
         kid = header.get("kid")
         if not isinstance(kid, str):
             raise InvalidToken("Invalid token: no key id")
+        # google-auth does arithmetic on exp and iat: a string there raised
+        # TypeError. Refuse malformed times before anything else.
+        _check_times(_unverified_claims(token))
         cert = await self._certificates.get(kid)
         if cert is None:
             raise InvalidToken("Invalid token: unknown signing key")
@@ -79,9 +83,7 @@ class TokenVerifier:
             raise InvalidToken("Invalid token: wrong audience")
         if claims.get("iss") != f"https://securetoken.google.com/{project_id}":
             raise InvalidToken("Invalid token: wrong issuer")
-        for claim in ("exp", "iat", "auth_time"):
-            if not isinstance(claims.get(claim), int | float):
-                raise InvalidToken(f"Invalid token: missing {claim}")
+        _check_times(claims)
         if claims["exp"] < now - CLOCK_SKEW_SECONDS:
             raise InvalidToken("Token expired")
         if claims["iat"] > now + CLOCK_SKEW_SECONDS:
@@ -99,6 +101,14 @@ class TokenVerifier:
             email_verified=claims.get("email_verified") is True,
             sign_in_provider=_str_or_none(firebase.get("sign_in_provider")),
         )
+
+
+def _check_times(claims: dict) -> None:
+    """exp, iat and auth_time must be finite numbers (JSON true is not 1, nor NaN a time)."""
+    for claim in ("exp", "iat", "auth_time"):
+        value = claims.get(claim)
+        if type(value) is not int and not (type(value) is float and math.isfinite(value)):
+            raise InvalidToken(f"Invalid token: {claim} must be a number")
 
 
 def _segment(token: str, index: int) -> dict:
