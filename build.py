@@ -7,7 +7,11 @@ Dependencies are installed with pip for the target's Python version and
 manylinux platform (binary wheels only, never the build machine's own), pruned,
 and zipped reproducibly: the same inputs give a byte-identical zip. `local`
 targets the running interpreter and this machine, for running the zip here.
-Only the standard library and pip are used.
+
+The target is recorded in the zip (TARGET_FILE) and, with the zip's sha256 and
+size, in a manifest beside it (`<output>.json`) that deployment checks against
+the function's runtime and architecture. A failed build leaves the previous
+zip and manifest as they were. Only the standard library and pip are used.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from __future__ import annotations
 import argparse
 import glob
 import hashlib
+import json
 import os
 import platform
 import shutil
@@ -34,9 +39,14 @@ PACKAGE = "handler"
 WRAPPER = "handler/lambda_runtime/exec-wrapper"
 LAMBDA_PYTHONS = ("3.11", "3.12", "3.13")  # Lambda's runtimes our code supports (3.11+)
 ARCHES = {"x86_64": "x86_64", "arm64": "aarch64"}
-# glibc of the Lambda images (Amazon Linux 2023: 2.34); pip wants each tag named.
-MANYLINUX = ("manylinux_2_34", "manylinux_2_28", "manylinux_2_17", "manylinux2014")
+# glibc minor version of each runtime's OS: python3.11 runs on Amazon Linux 2 (glibc 2.26),
+# 3.12 and 3.13 on Amazon Linux 2023 (glibc 2.34);
+# https://docs.aws.amazon.com/lambda/latest/dg/lambda-runtimes.html
+LAMBDA_GLIBC = {"3.11": 26, "3.12": 34, "3.13": 34}
+TARGET_FILE = "debugflow-build.json"  # at the zip's root, beside the handler package
 DEFAULT_MAX_SIZE = 10_000_000  # our budget, compressed
+# What each optional group is known to add, so `--with X` works without --max-size.
+EXTRA_BUDGET = {"pinecone": 5_000_000}
 LAMBDA_MAX_ZIP = 50 * 1024 * 1024  # direct upload limit
 LAMBDA_MAX_UNZIPPED = 250 * 1024 * 1024
 FIXED_TIME = (1980, 1, 1, 0, 0, 0)  # zip's epoch: no build time leaks into the archive
@@ -86,10 +96,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--max-size",
         type=int,
-        default=DEFAULT_MAX_SIZE,
-        help="fail when the zip is larger (bytes, compressed)",
+        default=None,
+        help=f"fail when the zip is larger (bytes, compressed); default {DEFAULT_MAX_SIZE:,} "
+        f"plus, per --with group, {', '.join(f'{k} {v:,}' for k, v in EXTRA_BUDGET.items())}",
     )
     args = parser.parse_args(argv)
+    args.extras = sorted(set(args.extras))
+    if args.max_size is None:
+        args.max_size = DEFAULT_MAX_SIZE + sum(EXTRA_BUDGET[e] for e in args.extras)
     if args.python_version != "local" and args.python_version not in LAMBDA_PYTHONS:
         parser.error(
             f"--python-version {args.python_version} is not supported: choose one of "
@@ -124,10 +138,9 @@ def pip_install(target: Path, wanted: list[str], python_version: str, arch: str)
         str(target),
     ]
     if python_version != "local":
-        machine = ARCHES[arch]
         abi = "cp" + python_version.replace(".", "")
-        for tag in MANYLINUX:
-            command += ["--platform", f"{tag}_{machine}"]
+        for tag in manylinux_platforms(python_version, arch):
+            command += ["--platform", tag]
         command += [
             "--implementation",
             "cp",
@@ -143,6 +156,22 @@ def pip_install(target: Path, wanted: list[str], python_version: str, arch: str)
     result = subprocess.run([*command, *wanted], capture_output=True, text=True)
     if result.returncode != 0:
         raise BuildError(f"pip could not install the dependencies:\n{result.stderr.strip()}")
+
+
+def manylinux_platforms(python_version: str, arch: str) -> list[str]:
+    """Every manylinux platform the runtime's glibc can load (pip wants each one named):
+    a wheel built for a newer glibc would install here and fail to import on Lambda."""
+    machine = ARCHES[arch]
+    newest = LAMBDA_GLIBC[python_version]
+    platforms = [f"manylinux_2_{minor}_{machine}" for minor in range(newest, 16, -1)]
+    return [*platforms, f"manylinux2014_{machine}"]
+
+
+def target(python_version: str, arch: str) -> dict[str, str]:
+    """What the zip runs on; `local` is recorded as the interpreter and machine it is."""
+    if python_version == "local":
+        python_version = f"{sys.version_info.major}.{sys.version_info.minor}"
+    return {"python_version": python_version, "architecture": arch}
 
 
 def pruned(path: str) -> str | None:
@@ -245,9 +274,7 @@ def compile_bytecode(staging: Path, files: dict[str, Path], python_version: str)
 
 
 def write_zip(files: dict[str, Path], output: Path) -> None:
-    output.parent.mkdir(parents=True, exist_ok=True)
-    temporary = output.with_suffix(".tmp")
-    with zipfile.ZipFile(temporary, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as archive:
+    with zipfile.ZipFile(output, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as archive:
         for name in sorted(files):
             path = files[name]
             executable = name == WRAPPER or bool(path.stat().st_mode & stat.S_IXUSR)
@@ -256,22 +283,23 @@ def write_zip(files: dict[str, Path], output: Path) -> None:
             info.external_attr = (stat.S_IFREG | (0o755 if executable else 0o644)) << 16
             info.compress_type = zipfile.ZIP_DEFLATED
             archive.writestr(info, path.read_bytes(), compresslevel=9)
-    temporary.replace(output)
 
 
-def report(output: Path, files: dict[str, Path], left_out: dict[str, int]) -> tuple[int, int]:
-    data = output.read_bytes()
+def report(
+    built: Path, output: Path, files: dict[str, Path], left_out: dict[str, int]
+) -> tuple[int, int]:
+    data = built.read_bytes()
     compressed = len(data)
     sizes: dict[str, int] = defaultdict(int)
     uncompressed = 0
-    with zipfile.ZipFile(output) as archive:
+    with zipfile.ZipFile(built) as archive:
         for info in archive.infolist():
             uncompressed += info.file_size
             top = PurePosixPath(info.filename).parts[0]
             component = top.split("-")[0] if top.endswith(".dist-info") else top
             sizes[component] += info.file_size
     digest = hashlib.sha256(data)
-    print(f"built {output}")
+    print(f"package for {output}")
     print(f"  sha256          {digest.hexdigest()}")
     print(
         f"  sha256 (base64) {b64encode(digest.digest()).decode()}  (Terraform's source_code_hash)"
@@ -288,28 +316,60 @@ def report(output: Path, files: dict[str, Path], left_out: dict[str, int]) -> tu
 
 def build(args: argparse.Namespace) -> Path:
     output = args.output.resolve()
-    with tempfile.TemporaryDirectory(prefix="debugflow-build-") as tmp:
-        staging = Path(tmp) / "package"
-        pip_install(staging, requirements(args.extras), args.python_version, args.arch)
-        shutil.copytree(
-            ROOT / PACKAGE,
-            staging / PACKAGE,
-            dirs_exist_ok=False,
-            ignore=shutil.ignore_patterns("__pycache__", "*.pyc"),
+    output.parent.mkdir(parents=True, exist_ok=True)
+    built = output.with_name(output.name + ".partial")  # renamed over output once it passes
+    recorded = target(args.python_version, args.arch)
+    try:
+        with tempfile.TemporaryDirectory(prefix="debugflow-build-") as tmp:
+            staging = Path(tmp) / "package"
+            pip_install(staging, requirements(args.extras), args.python_version, args.arch)
+            shutil.copytree(
+                ROOT / PACKAGE,
+                staging / PACKAGE,
+                dirs_exist_ok=False,
+                ignore=shutil.ignore_patterns("__pycache__", "*.pyc"),
+            )
+            (staging / TARGET_FILE).write_text(json.dumps(recorded, sort_keys=True) + "\n")
+            files, left_out = collect(staging)
+            if WRAPPER not in files:
+                raise BuildError(f"{WRAPPER} is missing from the package")
+            strip_shared_objects(files, args.arch)
+            compile_bytecode(staging, files, args.python_version)
+            write_zip(files, built)
+            compressed, uncompressed = report(built, output, files, left_out)
+        check_size(compressed, uncompressed, args.max_size)
+        publish(built, output, recorded)
+    finally:
+        built.unlink(missing_ok=True)
+    return output
+
+
+def check_size(compressed: int, uncompressed: int, max_size: int) -> None:
+    if compressed > LAMBDA_MAX_ZIP:
+        raise BuildError(
+            f"the zip is {compressed:,} bytes, over Lambda's {LAMBDA_MAX_ZIP:,}-byte limit for "
+            "a direct upload: leave out a --with group"
         )
-        files, left_out = collect(staging)
-        if WRAPPER not in files:
-            raise BuildError(f"{WRAPPER} is missing from the package")
-        strip_shared_objects(files, args.arch)
-        compile_bytecode(staging, files, args.python_version)
-        write_zip(files, output)
-        compressed, uncompressed = report(output, files, left_out)
-    limit = min(args.max_size, LAMBDA_MAX_ZIP)
-    if compressed > limit:
-        raise BuildError(f"the zip is {compressed:,} bytes, over the {limit:,}-byte budget")
+    if compressed > max_size:
+        needed = -(-compressed // 1_000_000) * 1_000_000  # the next whole megabyte
+        raise BuildError(
+            f"the zip is {compressed:,} bytes, over the {max_size:,}-byte budget; if the growth "
+            f"is expected, pass --max-size {needed} (Lambda takes up to {LAMBDA_MAX_ZIP:,})"
+        )
     if uncompressed > LAMBDA_MAX_UNZIPPED:
         raise BuildError(f"unzipped it is {uncompressed:,} bytes, over Lambda's 250 MB")
-    return output
+
+
+def publish(built: Path, output: Path, recorded: dict[str, str]) -> None:
+    """Put the zip and its manifest in place, each by an atomic rename."""
+    data = built.read_bytes()
+    manifest = {**recorded, "sha256": hashlib.sha256(data).hexdigest(), "size": len(data)}
+    manifest_path = output.with_name(output.name + ".json")
+    pending = manifest_path.with_name(manifest_path.name + ".partial")
+    pending.write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
+    built.replace(output)
+    pending.replace(manifest_path)
+    print(f"built {output} and its manifest {manifest_path.name}")
 
 
 def main(argv: list[str] | None = None) -> int:

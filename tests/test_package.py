@@ -1,5 +1,9 @@
 """build.py: reproducible, pruned, runnable from the unzipped package alone."""
 
+import hashlib
+import json
+import platform
+import re
 import stat
 import subprocess
 import sys
@@ -39,10 +43,39 @@ def test_builds_are_byte_identical(local_zip, tmp_path):
     assert again.read_bytes() == local_zip.read_bytes()
 
 
+def manifest(output: Path) -> dict:
+    return json.loads(output.with_name(output.name + ".json").read_text())
+
+
+def glibc_needed(archive: zipfile.ZipFile) -> dict[str, tuple[int, int]]:
+    """For each native wheel, the oldest glibc any of its manylinux tags accepts."""
+    legacy = {"manylinux1": (2, 5), "manylinux2010": (2, 12), "manylinux2014": (2, 17)}
+    needed = {}
+    for name in archive.namelist():
+        if not name.endswith(".dist-info/WHEEL"):
+            continue
+        versions = []
+        for line in archive.read(name).decode().splitlines():
+            platform = line.rsplit("-", 1)[-1] if line.startswith("Tag:") else ""
+            if m := re.match(r"manylinux_(\d+)_(\d+)_", platform):
+                versions.append((int(m[1]), int(m[2])))
+            elif platform.split("_")[0] in legacy:
+                versions.append(legacy[platform.split("_")[0]])
+        if versions:
+            needed[name.split("-")[0]] = min(versions)
+    return needed
+
+
 def test_lambda_target_is_within_budget_and_reports_itself(tmp_path):
     output = tmp_path / "deploy.zip"
     result = build(output)  # the default target: python3.12 on x86_64
     assert result.returncode == 0, result.stderr
+    assert manifest(output) == {
+        "python_version": "3.12",
+        "architecture": "x86_64",
+        "sha256": hashlib.sha256(output.read_bytes()).hexdigest(),
+        "size": output.stat().st_size,
+    }
     assert "sha256 (base64)" in result.stdout and "largest components" in result.stdout
     assert output.stat().st_size <= 10_000_000
     with zipfile.ZipFile(output) as archive:
@@ -54,6 +87,44 @@ def test_lambda_target_is_within_budget_and_reports_itself(tmp_path):
     assert any(
         n.startswith("aiohttp/__pycache__/") and n.endswith(".cpython-312.pyc") for n in names
     )
+
+
+def test_python_311_gets_wheels_amazon_linux_2_can_load(tmp_path):
+    """Lambda's python3.11 runs on Amazon Linux 2, glibc 2.26: a manylinux_2_34 wheel
+    (cryptography publishes one) installs fine and then fails to import there."""
+    output = tmp_path / "deploy.zip"
+    result = build(output, "--python-version", "3.11")
+    assert result.returncode == 0, result.stderr
+    with zipfile.ZipFile(output) as archive:
+        needed = glibc_needed(archive)
+        target = json.loads(archive.read("debugflow-build.json"))
+    assert "cryptography" in needed and "asyncpg" in needed
+    assert {wheel: v for wheel, v in needed.items() if v > (2, 26)} == {}
+    assert target == {"python_version": "3.11", "architecture": "x86_64"}
+    assert manifest(output)["python_version"] == "3.11"
+
+
+def test_pinecone_build_fits_its_default_budget(tmp_path):
+    """The README's `python build.py --with pinecone` works as written."""
+    output = tmp_path / "deploy.zip"
+    result = build(output, "--with", "pinecone")
+    assert result.returncode == 0, result.stderr
+    assert output.stat().st_size > 10_000_000  # over the plain budget: the group's is added
+    with zipfile.ZipFile(output) as archive:
+        assert any(n.startswith("pinecone/") for n in archive.namelist())
+
+
+def test_zip_records_its_target(local_zip):
+    with zipfile.ZipFile(local_zip) as archive:
+        inside = json.loads(archive.read("debugflow-build.json"))
+    python = f"{sys.version_info.major}.{sys.version_info.minor}"
+    arch = {"x86_64": "x86_64", "aarch64": "arm64"}[platform.machine()]
+    assert inside == {"python_version": python, "architecture": arch}
+    assert manifest(local_zip) == {
+        **inside,
+        "sha256": hashlib.sha256(local_zip.read_bytes()).hexdigest(),
+        "size": local_zip.stat().st_size,
+    }
 
 
 def test_zip_contents(local_zip):
@@ -99,10 +170,20 @@ def test_wrong_targets_are_refused(tmp_path, args, message):
     assert not (tmp_path / "x.zip").exists()
 
 
-def test_size_budget_is_enforced(tmp_path):
-    result = build(tmp_path / "x.zip", "--python-version", "local", "--max-size", "1000")
+def test_size_budget_is_enforced_and_the_previous_zip_stays(tmp_path, local_zip):
+    output = tmp_path / "deploy.zip"
+    output.write_bytes(local_zip.read_bytes())
+    previous_manifest = local_zip.with_name(local_zip.name + ".json").read_text()
+    output.with_name("deploy.zip.json").write_text(previous_manifest)
+
+    result = build(output, "--python-version", "local", "--max-size", "1000")
     assert result.returncode == 1
     assert "over the 1,000-byte budget" in result.stderr
+    needed = re.search(r"pass --max-size (\d+)", result.stderr)
+    assert needed and int(needed[1]) >= local_zip.stat().st_size, result.stderr
+    assert output.read_bytes() == local_zip.read_bytes()
+    assert output.with_name("deploy.zip.json").read_text() == previous_manifest
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["deploy.zip", "deploy.zip.json"]
 
 
 @pytest.fixture
