@@ -171,18 +171,3 @@ async def test_deadline_ends_the_stream_cleanly(
     partial = t.text()
     assert partial and len(partial.split()) < 20
     assert (await _stored(db, sid))[1] == ("assistant", partial)
-
-
-async def test_keep_alive_comments_while_the_model_is_silent(
-    make_chat_api, huggingface, monkeypatch
-):
-    from handler.chat import turn
-
-    monkeypatch.setattr(turn, "KEEPALIVE", 0.2)
-    api = await make_chat_api()
-    huggingface.words = ["slow ", "answer"]
-    huggingface.delay = 0.7
-    sid = await _session(api)
-    t = await chat(api, {"sessionId": sid, "message": "m"})
-    assert "keep-alive" in t.comments
-    assert t.text() == "slow answer"

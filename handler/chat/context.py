@@ -1,0 +1,91 @@
+"""The context a turn gives the model, most general first, and its citable sources.
+
+Platform instructions, the user's instructions and ACTIVE memories, the
+project's instructions when enabled, then what retrieval finds: summaries of
+the user's other sessions in the same project, and similar known logs. A
+retrieval failure leaves retrieval out; the answer goes on without it.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from handler.chat import prompt
+from handler.chat.index import Match
+from handler.chat.services import ChatServices
+
+log = logging.getLogger(__name__)
+
+RETRIEVAL_TOP_K = 3
+MIN_SCORE = 0.3
+EMBED_CHARS = 4000  # of the question, for retrieval
+
+
+@dataclass(frozen=True, slots=True)
+class Context:
+    layers: list[prompt.Layer]
+    sources: list[dict[str, Any]]  # numbered as the layers cite them: [n]
+
+
+def _instructions(session: Any) -> list[prompt.Layer]:
+    memories = "\n".join(f"- {m}" for m in session["memories"])
+    layers = [
+        prompt.Layer(
+            "platform",
+            "## Platform instructions",
+            session["platform_instructions"] or prompt.DEFAULT_PLATFORM_INSTRUCTIONS,
+        ),
+        prompt.Layer("user", "## The user's instructions", session["global_instructions"] or ""),
+        prompt.Layer("memories", "## What you know about the user", memories),
+    ]
+    if session["context_enabled"]:
+        layers.append(
+            prompt.Layer(
+                "project", "## Project instructions", session["context_instructions"] or ""
+            )
+        )
+    return layers
+
+
+async def _retrieve(
+    services: ChatServices, user_id: str, session: Any, question: str
+) -> tuple[list[Match], list[Match]]:
+    try:
+        vector = await services.embedder.embed(question[:EMBED_CHARS])
+        related = await services.index.summaries(
+            vector,
+            user_id=user_id,
+            project_id=session["project_id"],
+            exclude_session=session["id"],
+            top_k=RETRIEVAL_TOP_K,
+        )
+        logs = await services.index.known_logs(vector, top_k=RETRIEVAL_TOP_K)
+    except Exception as exc:
+        log.warning(
+            "retrieval failed; answering without retrieved context",
+            extra={"error_type": type(exc).__name__, "error": str(exc)[:200]},
+        )
+        return [], []
+    return (
+        [m for m in related if m.score >= MIN_SCORE],
+        [m for m in logs if m.score >= MIN_SCORE],
+    )
+
+
+def _cited(heading: str, name: str, numbered: list[tuple[int, Match]]) -> prompt.Layer:
+    text = "\n".join(f"[{i}] {m.document.title}: {m.document.content}" for i, m in numbered)
+    return prompt.Layer(name, heading, text)
+
+
+async def build(services: ChatServices, user_id: str, session: Any, question: str) -> Context:
+    related, logs = await _retrieve(services, user_id, session, question)
+    numbered = list(enumerate(related + logs, start=1))
+    layers = [
+        *_instructions(session),
+        _cited("## Summaries of the user's related sessions", "sessions", numbered[: len(related)]),
+        _cited("## Similar known logs (cite as [n])", "known_logs", numbered[len(related) :]),
+    ]
+    sources = [{"index": i, "title": m.document.title, "url": m.document.url} for i, m in numbered]
+    return Context(layers, sources)
