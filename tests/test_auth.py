@@ -1,5 +1,6 @@
 """Firebase ID-token verification against a local certificate server with our own keys."""
 
+import asyncio
 import subprocess
 import sys
 import time
@@ -7,7 +8,7 @@ import time
 import aiohttp
 import pytest
 
-from handler.auth.certificates import CertificateCache
+from handler.auth.certificates import CertificateCache, CertificatesUnavailable
 from tests.standins.firebase import claims_for, encode
 
 
@@ -219,3 +220,50 @@ async def test_cli_emulator_token_is_accepted_in_emulator_mode_only(make_api, cl
     assert (await _status(emulated, cli_emulator_token))[0] == 200
     normal = await make_api()
     assert (await _status(normal, cli_emulator_token))[0] == 401
+
+
+async def test_hanging_certificate_endpoint_is_fetched_once_for_all_waiters(api):
+    # Reproduction: callers queued behind a lock and each waited a full fetch
+    # timeout in turn (6 callers: 503 after 6 to 36 s, 6 fetches).
+    api.firebase.hang = True
+    results = await asyncio.gather(*[_status(api, api.firebase.token(f"u{i}")) for i in range(6)])
+    assert [status for status, _ in results] == [503] * 6
+    assert api.firebase.fetches == 1
+    # Within RETRY_AFTER of the failure, callers are answered without asking again.
+    assert (await _status(api, api.firebase.token("late")))[0] == 503
+    assert api.firebase.fetches == 1
+
+
+async def test_failing_certificate_endpoint_is_not_asked_per_token(api, signing_keys):
+    # Reproduction: while the endpoint failed, every token (each unknown key
+    # id) triggered a fresh fetch: 20 tokens, 20 fetches.
+    api.firebase.status = 500
+    for i in range(20):
+        header = {"alg": "RS256", "kid": f"made-up-{i}" if i % 2 else "key-1"}
+        status, body = await _status(api, encode(header, claims_for("alice"), signing_keys[0]))
+        assert status == 503, body
+    assert api.firebase.fetches == 1
+
+
+async def test_certificates_come_back_after_an_outage(firebase):
+    firebase.status = 500
+    async with aiohttp.ClientSession() as http:
+        cache = CertificateCache(http, firebase.url, retry_after=0.2)
+        with pytest.raises(CertificatesUnavailable, match="HTTP 500"):
+            await cache.get("key-1")
+        firebase.status = 200
+        with pytest.raises(CertificatesUnavailable):  # not asked again yet
+            await cache.get("key-1")
+        assert firebase.fetches == 1
+        await asyncio.sleep(0.3)
+        assert await cache.get("key-1") is not None
+        assert firebase.fetches == 2
+
+
+async def test_an_outage_keeps_serving_unexpired_certificates(firebase, signing_keys):
+    async with aiohttp.ClientSession() as http:
+        cache = CertificateCache(http, firebase.url, min_refresh=0)
+        assert await cache.get("key-1") is not None
+        firebase.status = 500
+        assert await cache.get("rogue") is None  # unknown: refetch failed, still a 401 not a 503
+        assert await cache.get("key-1") == signing_keys[0].certificate_pem

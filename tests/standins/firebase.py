@@ -7,6 +7,7 @@ and signs Firebase-shaped ID tokens with the matching private keys.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import datetime
 import json
@@ -88,10 +89,16 @@ class FirebaseCertificates:
     max_age: int = 3600
     fetches: int = 0
     url: str = ""
+    status: int = 200  # anything else: an outage answering this status
+    hang: bool = False  # accept the request and never answer
 
     def app(self) -> web.Application:
         async def certs(request: web.Request) -> web.Response:
             self.fetches += 1
+            if self.hang:
+                await asyncio.Event().wait()
+            if self.status != 200:
+                return web.Response(status=self.status, text="backend error")
             return web.json_response(
                 {k.kid: k.certificate_pem for k in self.keys},
                 headers={"Cache-Control": f"public, max-age={self.max_age}, must-revalidate"},
