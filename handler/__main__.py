@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import dataclasses
+import ipaddress
 import logging
 import os
 import sys
@@ -15,11 +16,27 @@ from handler.settings import Settings, SettingsError
 log = logging.getLogger("handler")
 
 
+def _listens_on_loopback_only(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:  # a host name, or "" for every interface
+        return False
+
+
 def _serve(settings: Settings) -> None:
     from aiohttp import web
 
     from handler.app import build_app
 
+    # Emulator mode accepts unsigned tokens for any account: only this machine may reach it.
+    if settings.firebase_auth_emulator_host and not _listens_on_loopback_only(settings.host):
+        raise SettingsError(
+            f"HOST: {settings.host!r} is not a loopback address, and "
+            "FIREBASE_AUTH_EMULATOR_HOST (emulator mode) lets anyone who reaches the "
+            "server sign in as any user; listen on 127.0.0.1 or unset it"
+        )
     if not settings.database_url:
         from handler.db import embedded
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import subprocess
+import sys
 import uuid
 
 import aiohttp
@@ -251,3 +253,28 @@ async def test_model_lines_split_anywhere_still_parse(make_client, make_settings
     pieces = [frames[i : i + 3] for i in range(0, len(frames), 3)]
     url = await _model_server(make_client, pieces)
     assert await _stream(make_settings, url) == (["a\u00e9", "b\r\n"], None)
+
+
+@pytest.mark.parametrize("host", ["0.0.0.0", "::", "192.0.2.10", "example.internal"])
+def test_emulator_mode_refuses_to_serve_beyond_loopback(repo_root, database_url, host):
+    # Reproduction: with FIREBASE_AUTH_EMULATOR_HOST mis-set on a container,
+    # `serve` listened on every interface and accepted unsigned tokens for any account.
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "HOST": host,
+        "PORT": "0",
+        "DATABASE_URL": database_url,
+        "DATABASE_SSL": "disable",
+        "FIREBASE_PROJECT_ID": "demo-debugflow",
+        "FIREBASE_AUTH_EMULATOR_HOST": "127.0.0.1:9099",
+    }
+    result = subprocess.run(
+        [sys.executable, "-m", "handler", "serve"],
+        cwd=repo_root,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,  # a server that started would never exit: fail, do not hang
+    )
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.startswith(f"configuration error: HOST: {host!r} is not a loopback")
