@@ -235,3 +235,103 @@ async def test_background_work_finishes_before_the_next_event(start_lambda, fire
     assert (
         await db.fetchval("SELECT count(*) FROM vector_items WHERE kind = 'session_summary'") == 1
     )
+
+
+def _event(**changes) -> dict:
+    """A valid Function URL event for GET /health, with `changes` applied (None deletes)."""
+    event = {
+        "version": "2.0",
+        "routeKey": "$default",
+        "rawPath": "/health",
+        "rawQueryString": "",
+        "headers": {"host": "fn.lambda-url.us-east-1.on.aws"},
+        "requestContext": {
+            "domainName": "fn.lambda-url.us-east-1.on.aws",
+            "http": {"method": "GET", "path": "/health", "sourceIp": "192.0.2.1"},
+        },
+        "isBase64Encoded": False,
+    }
+    for key, value in changes.items():
+        if value is None:
+            event.pop(key, None)
+        else:
+            event[key] = value
+    return event
+
+
+def _http(**http) -> dict:
+    return {"domainName": "x", "http": {"method": "GET", "path": "/", **http}}
+
+
+# What a misconfigured trigger, a test console or a fuzzer can hand the function.
+MALFORMED_EVENTS = [
+    None,
+    0,
+    "GET /health",
+    [],
+    [_event()],
+    {},
+    {"Records": [{"eventSource": "aws:sqs", "body": "{}"}]},
+    _event(version="1.0"),
+    _event(version=None),
+    _event(requestContext=None),
+    _event(requestContext="http"),
+    _event(requestContext={"http": None}),
+    _event(requestContext={"http": []}),
+    _event(requestContext={"http": {"path": "/"}}),
+    _event(requestContext=_http(method=None)),
+    _event(requestContext=_http(method=7)),
+    _event(requestContext=_http(method="")),
+    _event(requestContext=_http(method="GET /x HTTP/1.1\r\nX: y")),
+    _event(requestContext=_http(method="\u00e9")),
+    _event(requestContext=_http(sourceIp=["1.2.3.4"])),
+    _event(rawPath=None, requestContext=_http(path=None)),
+    _event(rawPath=42),
+    _event(rawPath=["/health"]),
+    _event(rawPath="health"),
+    _event(rawPath="//"),
+    _event(rawPath="/\u00e9\u0000"),
+    _event(rawPath="/%zz"),
+    _event(rawPath="/" + "a" * 100_000),
+    _event(rawQueryString=5),
+    _event(rawQueryString="a=%zz&&=&\u0000"),
+    _event(headers=[]),
+    _event(headers="host: x"),
+    _event(headers={"host": None}),
+    _event(headers={"x-bad": "a\r\nInjected: 1"}),
+    _event(headers={"x\u00e9": "\u00e9"}),
+    _event(headers={"": "empty name"}),
+    _event(headers={"content-length": "-1"}),
+    _event(headers={"x-forwarded-proto": 5}),
+    _event(headers={f"x-{i}": "v" for i in range(5000)}),
+    _event(cookies="a=1"),
+    _event(cookies=[1, 2]),
+    _event(cookies={"a": "1"}),
+    _event(body=123),
+    _event(body={"json": True}),
+    _event(body="not base64!", isBase64Encoded=True),
+    _event(body="\u00e9\ud800", isBase64Encoded=False),
+    _event(isBase64Encoded="yes", body="aGk="),
+    _event(requestContext=_http(method="POST"), rawPath="/api/projects", body="{"),
+    _event(requestContext=_http(method="POST"), rawPath="/api/chat", body="[" * 50_000),
+    _event(requestContext=_http(method="TRACE")),
+]
+
+
+async def test_a_hundred_malformed_events_in_a_row_never_stop_the_loop(start_lambda):
+    url = await start_lambda()
+    assert (await url.get("/health")).status == 200
+    pid = url.emulator.process.pid
+    events = [MALFORMED_EVENTS[i % len(MALFORMED_EVENTS)] for i in range(100)]
+    for i, event in enumerate(events):
+        invocation = await url.emulator.invoke(event)
+        start = await asyncio.wait_for(invocation.start, 20)
+        if "error" in start:  # refused as a whole: the function said why
+            assert start["error"]["errorType"] and start["error"]["errorMessage"], (i, start)
+        else:  # served as a request: an HTTP answer, never a 500
+            assert 200 <= start["statusCode"] < 500, (i, event, start)
+        await asyncio.wait_for(invocation.done.wait(), 20)
+        assert url.emulator.process.pid == pid and url.emulator.process.returncode is None, i
+    assert url.emulator.init_errors == []
+    assert (await url.get("/health")).status == 200
+    assert url.emulator.process.pid == pid
