@@ -32,7 +32,7 @@ dev: $(VENV)/.dev
 ## emulate: build a package for this machine and run it under the local Lambda on http://127.0.0.1:9000
 emulate: $(VENV)/.dev
 	$(PY) build.py --python-version local --output dist/local.zip --max-size 100000000
-	$(PY) -m handler.lambda_runtime.emulator --package dist/local.zip --port 9000
+	$(PY) -m devtools.lambda_emulator --package dist/local.zip --port 9000
 
 ## package: $(PACKAGE) for Lambda (python3.12, x86_64); ARGS="--arch arm64" etc.
 package: $(VENV)/.dev

@@ -66,7 +66,6 @@ PRUNE = {
         "*.dist-info/direct_url.json",
         "bin/*",
     ],
-    "development-only code of ours": ["handler/lambda_runtime/emulator.py"],
     "the pinecone SDK's gRPC transport (we use its asyncio REST client)": [
         "pinecone/_grpc*.so",
         "pinecone/grpc/*",

@@ -24,7 +24,7 @@ from pathlib import Path
 from aiohttp import web
 from aiohttp.test_utils import make_mocked_request
 
-from handler.lambda_runtime.emulator import Emulator
+from devtools.lambda_emulator import Emulator
 from handler.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent

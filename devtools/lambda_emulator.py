@@ -14,7 +14,7 @@ use) as FIREBASE_CERTS_URL for project demo-debugflow, and `python -m handler
 emulator-token` signs tokens with that key. No code path of the function
 changes: only its settings point at a local certificate endpoint.
 
-Run: python -m handler.lambda_runtime.emulator --package dist/local.zip [--port 9000]
+Run: python -m devtools.lambda_emulator --package dist/local.zip [--port 9000]
 (or --task-root DIR for the source tree; development only: the package
 build leaves this module out).
 """
@@ -44,7 +44,7 @@ from aiohttp import web
 
 from handler.auth import emulator as auth_emulator
 
-log = logging.getLogger("handler.lambda_runtime.emulator")
+log = logging.getLogger("devtools.lambda_emulator")
 
 PREFIX = "/2018-06-01/runtime"
 DELIMITER = b"\0" * 8
@@ -121,7 +121,8 @@ class Emulator:
             "LAMBDA_TASK_ROOT": str(self.task_root),
             "LAMBDA_RUNTIME_DIR": "/var/runtime",
             "AWS_LAMBDA_EXEC_WRAPPER": wrapper,
-            "_HANDLER": "handler.lambda_runtime",
+            # Terraform's `handler`: the callable that builds the app.
+            "_HANDLER": self.environment.get("_HANDLER", "handler.app.lambda_app"),
             "AWS_LAMBDA_FUNCTION_NAME": "debugflow-emulated",
             "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "512",
             "AWS_REGION": self.environment.get("AWS_REGION", "us-east-1"),

@@ -28,7 +28,7 @@ def _listens_on_loopback_only(host: str) -> bool:
 def _serve(settings: Settings) -> None:
     from aiohttp import web
 
-    from handler.app import build_app
+    from handler.app import create_app
 
     # Emulator mode accepts unsigned tokens for any account: only this machine may reach it.
     if settings.firebase_auth_emulator_host and not _listens_on_loopback_only(settings.host):
@@ -47,7 +47,7 @@ def _serve(settings: Settings) -> None:
         )
         settings = dataclasses.replace(settings, database_url=url, migrate_on_start=True)
     log.info("serving", extra={"url": f"http://{settings.host}:{settings.port}"})
-    web.run_app(build_app(settings), host=settings.host, port=settings.port, print=None)
+    web.run_app(create_app(settings), host=settings.host, port=settings.port, print=None)
 
 
 async def _migrate(settings: Settings) -> None:

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import importlib
 import time
 from collections.abc import AsyncIterator
 
 import aiohttp
 from aiohttp import web
 
-from handler import middlewares
+from handler import logs, middlewares
 from handler.auth.certificates import CertificateCache
 from handler.auth.tokens import TokenVerifier
 from handler.auth.users import authenticate
@@ -26,6 +25,7 @@ from handler.keys import (
     STARTED_AT,
     TOKEN_VERIFIER,
 )
+from handler.lambda_runtime.contract import AFTER_INVOKE
 from handler.routes import chat, openapi, ops, projects, sessions, users
 from handler.secrets import Secrets
 from handler.settings import Settings
@@ -76,6 +76,8 @@ def create_app(settings: Settings) -> web.Application:
     app[SECRETS] = Secrets(settings)
     app[DATABASE] = Database(settings, app[SECRETS])
     app[BACKGROUND] = BackgroundTasks()
+    # Under Lambda, summaries and index writes finish before the container is frozen.
+    app[AFTER_INVOKE] = [app[BACKGROUND].drain]
     app.cleanup_ctx.extend([_database, _clients])
     app.on_response_prepare.extend([middlewares.mark_started, middlewares.cors_headers])
     for module in (ops, openapi, users, projects, sessions, chat):
@@ -83,8 +85,9 @@ def create_app(settings: Settings) -> web.Application:
     return app
 
 
-def build_app(settings: Settings) -> web.Application:
-    """The app from the factory APP_FACTORY names (create_app unless a test serves its own)."""
-    module_name, _, function = settings.app_factory.partition(":")
-    factory = getattr(importlib.import_module(module_name), function)
-    return factory(settings)
+def lambda_app() -> web.Application:
+    """The app as Lambda's `_HANDLER` (handler.app.lambda_app) builds it: settings from
+    the environment, JSON logs."""
+    settings = Settings.from_env()
+    logs.configure(settings.log_level)
+    return create_app(settings)

@@ -10,6 +10,7 @@ from handler.auth.tokens import TokenVerifier
 from handler.background import BackgroundTasks
 from handler.chat.services import ChatServices
 from handler.db.pool import Database
+from handler.lambda_runtime import contract
 from handler.secrets import Secrets
 from handler.settings import Settings
 
@@ -22,9 +23,10 @@ TOKEN_VERIFIER = web.AppKey("token_verifier", TokenVerifier)
 BACKGROUND = web.AppKey("background", BackgroundTasks)
 CHAT = web.AppKey("chat", ChatServices)
 
-REQUEST_ID = web.RequestKey("request_id", str)
+# Set by the Lambda runtime's bridge (and the access log where it is not).
+REQUEST_ID = contract.REQUEST_ID
 USER = web.RequestKey("user", User)
 # Set when the response's headers went out; after that no error response is possible.
 RESPONSE_STARTED = web.RequestKey("response_started", bool)
 # Epoch milliseconds after which Lambda kills the invocation (unset locally).
-DEADLINE_MS = web.RequestKey("deadline_ms", int)
+DEADLINE_MS = contract.DEADLINE_MS

@@ -16,7 +16,6 @@ FIREBASE_CERTS_URL = (
     "https://www.googleapis.com/robot/v1/metadata/x509/securetoken@system.gserviceaccount.com"
 )
 SSL_MODES = ("disable", "prefer", "require", "verify-ca", "verify-full")
-INVOKE_MODES = ("RESPONSE_STREAM", "BUFFERED")
 
 
 class SettingsError(ValueError):
@@ -132,13 +131,6 @@ def _url(raw: str) -> str:
     if not value.startswith(("http://", "https://")):
         raise ValueError("expected an http:// or https:// URL")
     return value
-
-
-def _factory(raw: str) -> str:
-    module, sep, function = raw.strip().partition(":")
-    if not (sep and module and function.isidentifier()):
-        raise ValueError("expected module:function, e.g. handler.app:create_app")
-    return raw.strip()
 
 
 def _setting(env: str, parse: Callable[[str], Any], default: Any, doc: str) -> Any:
@@ -278,12 +270,6 @@ class Settings:
         6000,
         "Prompt budget in tokens (4 characters each).",
     )
-    app_factory: str = _setting(
-        "APP_FACTORY",
-        _factory,
-        "handler.app:create_app",
-        "module:function building the aiohttp app from the settings.",
-    )
     app_secrets_arn: str | None = _setting(
         "APP_SECRETS_ARN",
         _optional_text,
@@ -296,12 +282,6 @@ class Settings:
         _port,
         2773,
         "Port of the AWS Parameters and Secrets Lambda Extension.",
-    )
-    invoke_mode: str = _setting(
-        "LAMBDA_INVOKE_MODE",
-        _choice(INVOKE_MODES),
-        "RESPONSE_STREAM",
-        "Function URL invoke mode the Lambda runtime answers in.",
     )
     on_lambda: bool = _setting(
         "AWS_LAMBDA_RUNTIME_API", lambda raw: bool(raw.strip()), False, "Set by Lambda itself."

@@ -21,9 +21,9 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
+from devtools.lambda_emulator import Emulator
 from handler.app import create_app
 from handler.db.migrate import migrate
-from handler.lambda_runtime.emulator import Emulator
 from handler.settings import Settings
 from tests.standins import huggingface as hf
 from tests.standins.firebase import PROJECT_ID, FirebaseCertificates, SigningKey, make_key
@@ -316,7 +316,7 @@ async def start_lambda(make_client, database_url, firebase, huggingface):
             **env,
         }
         if task_root == ROOT:
-            environment.setdefault("APP_FACTORY", "tests.lambda_app:create_app")
+            environment.setdefault("_HANDLER", "tests.lambda_app.create_app")
         timeout = float(environment.pop("EMULATOR_TIMEOUT", "30"))
         mode = environment.get("LAMBDA_INVOKE_MODE", "RESPONSE_STREAM")
         emulator = Emulator(

@@ -1,6 +1,6 @@
 """The real app plus routes that exercise the Lambda runtime's edge cases.
 
-The emulated function serves it through APP_FACTORY=tests.lambda_app:create_app.
+The emulated function serves it through _HANDLER=tests.lambda_app.create_app.
 """
 
 from __future__ import annotations
@@ -12,8 +12,7 @@ import time
 
 from aiohttp import web
 
-from handler.app import create_app as create_real_app
-from handler.settings import Settings
+from handler.app import lambda_app
 
 
 @web.middleware
@@ -80,8 +79,8 @@ async def ticks(request: web.Request) -> web.StreamResponse:
     return response
 
 
-def create_app(settings: Settings) -> web.Application:
-    app = create_real_app(settings)
+def create_app() -> web.Application:
+    app = lambda_app()
     app.middlewares.insert(0, raise_before_anything)
     app.router.add_route("*", "/test/echo", echo)
     app.router.add_get("/test/cookies", cookies)

@@ -31,8 +31,8 @@ import aiohttp
 import pytest
 from aiohttp import web
 
+from devtools.lambda_emulator import LocalCertificates, ensure_signing_key
 from handler.auth import emulator as local_auth
-from handler.lambda_runtime.emulator import LocalCertificates, ensure_signing_key
 from tests import chatstream
 from tests.browser.model import HeldModel
 from tests.browser.processes import (
@@ -316,7 +316,7 @@ async def test_signed_chat_through_make_emulate_and_forged_tokens_refused(
 
 
 async def test_emulate_refuses_the_auth_emulator_mode(tmp_path):
-    args = ["-m", "handler.lambda_runtime.emulator", "--task-root", str(ROOT), "--port", "0"]
+    args = ["-m", "devtools.lambda_emulator", "--task-root", str(ROOT), "--port", "0"]
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         *args,

@@ -12,7 +12,7 @@ from pathlib import Path, PurePosixPath
 
 import pytest
 
-from handler.lambda_runtime.emulator import unpack
+from devtools.lambda_emulator import unpack
 from tests.chatstream import read
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -139,8 +139,9 @@ def test_zip_contents(local_zip):
     assert {i.date_time for i in infos.values()} == {(1980, 1, 1, 0, 0, 0)}
     for pruned in (".pyi", "/tests/", "RECORD"):
         assert not any(pruned in n for n in names), pruned
-    assert not any(n.startswith("handler/lambda_runtime/emulator") for n in names)
-    assert not any("lambda_runtime/__pycache__/emulator" in n for n in names)
+    # Only the service ships: development tools and tests live outside handler/.
+    assert not any(n.startswith(("devtools/", "tests/", "bench/")) for n in names)
+    assert not any("emulator" in n for n in names if n.startswith("handler/lambda_runtime/"))
     tag = sys.implementation.cache_tag
     bytecode = [n for n in names if n.endswith(".pyc")]
     assert bytecode and all(

@@ -52,7 +52,6 @@ def test_settings_are_immutable():
         ({"CORS_ORIGINS": "example.com"}, "CORS_ORIGINS"),
         ({"RATE_LIMITS": "gold=5"}, "RATE_LIMITS"),
         ({"HF_BASE_URL": "ftp://x"}, "HF_BASE_URL"),
-        ({"LAMBDA_INVOKE_MODE": "STREAM"}, "LAMBDA_INVOKE_MODE"),
         ({"PINECONE_API_KEY": "k"}, "PINECONE_INDEX_HOST"),
         ({"AWS_LAMBDA_RUNTIME_API": "127.0.0.1:9001"}, "DATABASE_URL"),
         (

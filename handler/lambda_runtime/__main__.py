@@ -1,4 +1,8 @@
-"""Entry point the exec wrapper runs: `python -u -m handler.lambda_runtime`."""
+"""Entry point the exec wrapper runs: `python -u -m handler.lambda_runtime`.
+
+The app comes from the callable `_HANDLER` names ("package.module.function",
+Terraform's `handler`), as the stock runtimes find theirs.
+"""
 
 from __future__ import annotations
 
@@ -12,24 +16,42 @@ for path in reversed((os.environ.get("LAMBDA_TASK_ROOT", ""), "/opt/python")):
         sys.path.insert(0, path)
 
 import asyncio  # noqa: E402
+import importlib  # noqa: E402
 import logging  # noqa: E402
+from collections.abc import Callable  # noqa: E402
 
-from handler import logs  # noqa: E402
+from aiohttp import web  # noqa: E402
+
 from handler.lambda_runtime.loop import LambdaRuntime  # noqa: E402
 from handler.lambda_runtime.runtime_api import RuntimeApi  # noqa: E402
-from handler.settings import Settings  # noqa: E402
 
 log = logging.getLogger("handler.lambda_runtime")
+
+
+class HandlerNotFound(Exception):
+    """`_HANDLER` does not name a callable that builds the app."""
+
+
+def app_factory(name: str) -> Callable[[], web.Application]:
+    module_name, _, function = name.rpartition(".")
+    if not module_name:
+        raise HandlerNotFound(f"_HANDLER: expected package.module.function, got {name!r}")
+    try:
+        factory = getattr(importlib.import_module(module_name), function)
+    except (ImportError, AttributeError) as exc:
+        raise HandlerNotFound(f"_HANDLER: cannot load {name!r}: {exc}") from exc
+    if not callable(factory):
+        raise HandlerNotFound(f"_HANDLER: {name!r} is not callable")
+    return factory
 
 
 async def run() -> int:
     api = RuntimeApi(os.environ["AWS_LAMBDA_RUNTIME_API"])
     try:
-        settings = Settings.from_env()
-        logs.configure(settings.log_level)
-        runtime = await LambdaRuntime.start(api, settings)
+        app = app_factory(os.environ.get("_HANDLER", ""))()
+        mode = os.environ.get("LAMBDA_INVOKE_MODE", "RESPONSE_STREAM")
+        runtime = await LambdaRuntime.start(api, app, mode)
     except Exception as exc:
-        logs.configure()
         log.error("start-up failed", extra={"error": str(exc)}, exc_info=True)
         await api.init_error(exc)
         return 1

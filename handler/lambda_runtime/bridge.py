@@ -19,7 +19,7 @@ from aiohttp.streams import StreamReader
 from multidict import CIMultiDict, CIMultiDictProxy
 from yarl import URL
 
-from handler.keys import DEADLINE_MS, REQUEST_ID
+from handler.lambda_runtime.contract import DEADLINE_MS, REQUEST_ID
 
 BODY_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 

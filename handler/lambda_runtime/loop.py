@@ -1,10 +1,10 @@
 """The runtime loop: one container, one app, one invocation at a time.
 
-Start-up (settings, app, pool object) happens once per container; a failure
+Start-up (the app from `_HANDLER`) happens once per container; a failure
 there is reported to `init/error`. Each invocation is answered exactly once:
 streamed or buffered per LAMBDA_INVOKE_MODE, or `invocation/{id}/error` when
-nothing could be sent. Background work (summaries) is finished before the
-next event is requested, because a frozen container runs nothing.
+nothing could be sent. The app's AFTER_INVOKE hooks run before the next event
+is requested, because a frozen container runs nothing.
 """
 
 from __future__ import annotations
@@ -17,16 +17,18 @@ from typing import Any
 
 from aiohttp import web
 
-from handler.keys import BACKGROUND, SETTINGS
 from handler.lambda_runtime.bridge import NotAnHttpEvent, build_request
+from handler.lambda_runtime.contract import AFTER_INVOKE
 from handler.lambda_runtime.responses import BufferedWriter, StreamingWriter
 from handler.lambda_runtime.runtime_api import Invocation, RuntimeApi
-from handler.settings import Settings
 
 log = logging.getLogger(__name__)
 
 # Background work after a response may use the invocation's remaining time, less this.
 DRAIN_MARGIN_SECONDS = 1.0
+INVOKE_MODES = ("RESPONSE_STREAM", "BUFFERED")
+# Lambda refuses larger request payloads itself; the app applies its own, smaller limit.
+MAX_EVENT_BODY = 6 * 1024 * 1024
 
 
 class InvalidEvent(Exception):
@@ -34,19 +36,21 @@ class InvalidEvent(Exception):
 
 
 class LambdaRuntime:
-    def __init__(self, api: RuntimeApi, runner: web.AppRunner) -> None:
+    def __init__(self, api: RuntimeApi, runner: web.AppRunner, invoke_mode: str) -> None:
         self._api = api
         self._runner = runner
         self._app = runner.app
-        self._settings = self._app[SETTINGS]
+        self._streaming = invoke_mode == "RESPONSE_STREAM"
 
     @classmethod
-    async def start(cls, api: RuntimeApi, settings: Settings) -> LambdaRuntime:
-        from handler.app import build_app
-
-        runner = web.AppRunner(build_app(settings), handle_signals=False, access_log=None)
+    async def start(cls, api: RuntimeApi, app: web.Application, invoke_mode: str) -> LambdaRuntime:
+        if invoke_mode not in INVOKE_MODES:
+            raise ValueError(
+                f"LAMBDA_INVOKE_MODE: expected one of {INVOKE_MODES}, got {invoke_mode!r}"
+            )
+        runner = web.AppRunner(app, handle_signals=False, access_log=None)
         await runner.setup()
-        return cls(api, runner)
+        return cls(api, runner, invoke_mode)
 
     async def serve_forever(self) -> None:
         while True:
@@ -60,13 +64,14 @@ class LambdaRuntime:
             os.environ.pop("_X_AMZN_TRACE_ID", None)
         try:
             event = _decode(invocation.body)
-            if self._settings.invoke_mode == "RESPONSE_STREAM":
+            if self._streaming:
                 await self._stream(invocation, event)
             else:
                 await self._buffer(invocation, event)
         finally:
             seconds = invocation.deadline_ms / 1000 - time.time() - DRAIN_MARGIN_SECONDS
-            await self._app[BACKGROUND].drain(max(seconds, 0.0))
+            for hook in self._app.get(AFTER_INVOKE, ()):
+                await hook(max(seconds, 0.0))
 
     async def _respond(self, request: web.Request) -> None:
         server = self._runner.server
@@ -104,7 +109,7 @@ class LambdaRuntime:
             return build_request(
                 event,
                 writer,
-                client_max_size=self._settings.max_body_bytes,
+                client_max_size=MAX_EVENT_BODY,
                 request_id=invocation.request_id,
                 deadline_ms=invocation.deadline_ms,
             )

@@ -109,7 +109,7 @@ async def start_dev(workdir: Path, **settings: str) -> Backend:
 
 async def start_emulate(workdir: Path, *, invoke_mode: str = "RESPONSE_STREAM", **settings: str):
     """`make emulate` on the source tree: the local Lambda, its sign-in included."""
-    args = [sys.executable, "-m", "handler.lambda_runtime.emulator", "--task-root", str(ROOT)]
+    args = [sys.executable, "-m", "devtools.lambda_emulator", "--task-root", str(ROOT)]
     args += ["--port", "0", "--invoke-mode", invoke_mode]
     log = workdir / "emulate.log"
     process = await _spawn(args, base_environment(**settings), workdir, log)

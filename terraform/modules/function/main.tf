@@ -121,7 +121,7 @@ resource "aws_lambda_function" "this" {
   source_code_hash = filebase64sha256(var.package_file)
   runtime          = "python3.12"
   # Never called: the exec wrapper replaces the stock bootstrap with our streaming loop.
-  handler                        = "handler.lambda_runtime"
+  handler                        = "handler.app.lambda_app"
   architectures                  = [var.architecture]
   memory_size                    = var.memory_size
   timeout                        = var.timeout

@@ -1,0 +1,1 @@
+"""Development tools: run from the repository, never shipped in the Lambda package."""
