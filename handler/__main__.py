@@ -10,7 +10,7 @@ import logging
 import os
 import sys
 
-from handler import logs
+from handler import admin_cli, logs
 from handler.settings import Settings, SettingsError
 
 log = logging.getLogger("handler")
@@ -167,6 +167,7 @@ def main(argv: list[str] | None = None) -> int:
         "unsigned for a server with FIREBASE_AUTH_EMULATOR_HOST set (make dev)",
     )
     token.add_argument("--uid", default="dev-user")
+    admin_cli.add_parser(commands)
     args = parser.parse_args(argv)
     if args.command == "emulator-token":
         return _emulator_token(args.uid)
@@ -183,6 +184,8 @@ def main(argv: list[str] | None = None) -> int:
             asyncio.run(_migrate(settings))
         elif args.command == "index-logs":
             return _index_logs(settings, args.file)
+        elif args.command == "admin":
+            return admin_cli.run(settings, args)
     except SettingsError as exc:
         print(f"configuration error: {exc}", file=sys.stderr)
         return 2

@@ -26,7 +26,7 @@ from handler.keys import (
     TOKEN_VERIFIER,
 )
 from handler.lambda_runtime.contract import AFTER_INVOKE
-from handler.routes import chat, openapi, ops, projects, sessions, users
+from handler.routes import admin, chat, openapi, ops, projects, sessions, super_user, users
 from handler.secrets import Secrets
 from handler.settings import Settings
 
@@ -80,7 +80,7 @@ def create_app(settings: Settings) -> web.Application:
     app[AFTER_INVOKE] = [app[BACKGROUND].drain]
     app.cleanup_ctx.extend([_database, _clients])
     app.on_response_prepare.extend([middlewares.mark_started, middlewares.cors_headers])
-    for module in (ops, openapi, users, projects, sessions, chat):
+    for module in (ops, openapi, users, projects, sessions, chat, admin, super_user):
         app.add_routes(module.routes)
     return app
 

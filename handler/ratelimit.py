@@ -1,7 +1,9 @@
 """Per-user chat limits by tier, counted in PostgreSQL (see store/usage.py for the window).
 
 One statement both checks and counts, so concurrent requests cannot slip past
-the limit; a refused request is not counted.
+the limit; a refused request is not counted against the window. The same
+statement records the request (allowed or refused) in the operators' usage
+record, so that costs no extra round trip.
 """
 
 from __future__ import annotations
@@ -40,7 +42,7 @@ async def consume(request: web.Request, user: User) -> Allowance:
     """Count one request against the user's tier, or raise the contract's 429."""
     limit = request.app[SETTINGS].rate_limits.for_tier(user.tier)
     pool = await request.app[DATABASE].pool()
-    row = await pool.fetchrow(usage.CONSUME, user.id, limit)
+    row = await pool.fetchrow(usage.CONSUME, user.id, limit, user.tier)
     if row is not None:
         return Allowance(limit, row["request_count"], row["reset_at"])
     current = await pool.fetchrow(usage.CURRENT, user.id)

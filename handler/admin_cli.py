@@ -1,0 +1,121 @@
+"""`python -m handler admin grant ROLE UID`: set a role from the command line.
+
+The only way to make a super user (no HTTP route can). It connects like the
+service itself (DATABASE_URL, DATABASE_SSL, DATABASE_SECRET_ARN), so it runs
+against the deployed database exactly as `python -m handler migrate` does.
+There is one super user at a time: granting super_user to another account
+needs `--replace`, which makes the current one an admin in the same
+transaction. Every grant is audited with the actor `operator`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import sys
+from typing import TYPE_CHECKING
+
+from handler.roles import ROLES, SUPER_USER
+from handler.settings import Settings
+
+if TYPE_CHECKING:
+    import asyncpg
+
+
+class GrantRefused(Exception):
+    """The grant was not made; the message says why."""
+
+
+def add_parser(commands: argparse._SubParsersAction) -> None:
+    admin = commands.add_parser("admin", help="operators' tasks on DATABASE_URL (roles)")
+    tasks = admin.add_subparsers(dest="task", required=True)
+    grant = tasks.add_parser(
+        "grant", help="give a signed-in-once user a role: user, admin or super_user"
+    )
+    grant.add_argument("role", choices=ROLES)
+    grant.add_argument("uid", help="the user's Firebase uid (see /api/user/profile/full `id`)")
+    grant.add_argument(
+        "--replace",
+        action="store_true",
+        help="super_user only: the current super user becomes an admin",
+    )
+
+
+def run(settings: Settings, args: argparse.Namespace) -> int:
+    try:
+        print(asyncio.run(_grant_with_settings(settings, args.role, args.uid, args.replace)))
+    except GrantRefused as exc:
+        print(f"admin grant: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+async def _grant_with_settings(settings: Settings, role: str, uid: str, replace: bool) -> str:
+    from handler.db.pool import Database
+    from handler.secrets import Secrets
+
+    if not settings.database_url:
+        raise GrantRefused("DATABASE_URL is not set: which database?")
+    database = Database(settings, Secrets(settings))
+    try:
+        return await grant(await database.pool(), role, uid, replace=replace)
+    finally:
+        await database.close()
+
+
+def _operator() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # no login name (some containers)
+        return "unknown"
+
+
+async def grant(pool: asyncpg.Pool, role: str, uid: str, *, replace: bool = False) -> str:
+    """Give `uid` the role, audited; returns what was done, or raises GrantRefused."""
+    import asyncpg
+
+    from handler.store import admin as store
+    from handler.store import audit
+
+    if role not in ROLES:
+        raise GrantRefused(f"unknown role {role!r}: one of {', '.join(ROLES)}")
+    details = {"via": "cli", "operator": _operator()}
+    try:
+        async with pool.acquire() as conn, conn.transaction():
+            target = await conn.fetchrow(
+                "SELECT id, email, role FROM users WHERE id = $1 FOR UPDATE", uid
+            )
+            if target is None:
+                raise GrantRefused(
+                    f"no user {uid!r}: they must sign in once (the row is made then)"
+                )
+            if role == SUPER_USER and target["role"] != SUPER_USER:
+                current = await conn.fetchrow(
+                    "SELECT id, email FROM users WHERE role = $1 FOR UPDATE", SUPER_USER
+                )
+                if current is not None:
+                    if not replace:
+                        raise GrantRefused(
+                            f"{current['email'] or current['id']} is the super user; "
+                            "pass --replace to make them an admin and hand over"
+                        )
+                    await store.set_role(conn, current["id"], "admin")
+                    await audit.record(
+                        conn,
+                        None,
+                        audit.ROLE_CHANGED,
+                        current["id"],
+                        {"from": SUPER_USER, "to": "admin", "replaced_by": uid, **details},
+                    )
+            await store.set_role(conn, uid, role)
+            await audit.record(
+                conn, None, audit.ROLE_CHANGED, uid, {"from": target["role"], "to": role, **details}
+            )
+    except (asyncpg.UndefinedTableError, asyncpg.UndefinedColumnError, asyncpg.CheckViolationError):
+        raise GrantRefused(
+            "the database schema is older than this code: run `python -m handler migrate` first"
+        ) from None
+    except asyncpg.UniqueViolationError:  # another grant made a super user meanwhile
+        raise GrantRefused("another super user was made at the same time; try again") from None
+    return f"{target['email'] or uid} ({uid}) is now {role} (was {target['role']})"

@@ -1,0 +1,752 @@
+"""Operators: roles, blocks, tiers, usage, platform settings, the audit log, the CLI."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import sys
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import asyncpg
+import pytest
+
+from handler import admin_cli
+from handler.app import create_app
+from handler.chat.prompt import DEFAULT_PLATFORM_INSTRUCTIONS
+from handler.db import pool as db_pool
+from handler.routes import admin as admin_routes
+from handler.routes import super_user as super_user_routes
+from handler.settings import RateLimits, Settings
+from tests import deploy_guide
+from tests.chatstream import chat
+
+PLAIN, ADMIN, SUPER = "pat", "ada", "sam"
+ROLE_OF = {PLAIN: "user", ADMIN: "admin", SUPER: "super_user"}
+
+
+async def _staff(api, db) -> None:
+    """A plain user, an admin and the super user, signed in once each."""
+    for uid in ROLE_OF:
+        await api.json("GET", "/api/user/profile", uid=uid)
+    await db.execute("UPDATE users SET role = 'admin' WHERE id = $1", ADMIN)
+    await db.execute("UPDATE users SET role = 'super_user' WHERE id = $1", SUPER)
+
+
+async def _user(db, uid: str, **columns) -> None:
+    """A user row as first sign-in makes it, plus any columns."""
+    await db.execute(
+        "INSERT INTO users (id, email, name) VALUES ($1, $2, $3)", uid, f"{uid}@example.com", uid
+    )
+    for column, value in columns.items():
+        await db.execute(f"UPDATE users SET {column} = $2 WHERE id = $1", uid, value)
+
+
+async def _audit(db, **where) -> list[dict]:
+    clauses = " AND ".join(f"{k} = ${i}" for i, k in enumerate(where, 1)) or "true"
+    rows = await db.fetch(f"SELECT * FROM audit_log WHERE {clauses} ORDER BY id", *where.values())
+    return [{**dict(r), "details": json.loads(r["details"])} for r in rows]
+
+
+async def _session(api, uid: str) -> str:
+    return (await api.json("POST", "/api/sessions", uid=uid, json={}, status=201))["id"]
+
+
+# ---------------------------------------------------------------------------
+# Every route, for each role: allowed or 403, and audited exactly when it acts.
+
+# (method, path, body, who may call it, audit action or None for reads, target setup)
+CASES = [
+    ("GET", "/api/admin/dashboard", None, "admin", None, {}),
+    ("GET", "/api/admin/users/search/{t}", None, "admin", None, {}),
+    ("GET", "/api/admin/users/blocked", None, "admin", None, {}),
+    ("PATCH", "/api/admin/user/{t}/block", {"duration": "24h"}, "admin", "USER_BLOCKED", {}),
+    ("PATCH", "/api/admin/user/{t}/tier", {"tier": "pro"}, "admin", "TIER_CHANGED", {}),
+    (
+        "POST",
+        "/api/admin/suggest-role",
+        {"userId": "{t}", "suggestedRole": "admin", "reason": "knows the codebase"},
+        "admin",
+        "ROLE_SUGGESTED or ROLE_CHANGED",
+        {},
+    ),
+    ("GET", "/api/admin/usage/stats", None, "admin", None, {}),
+    ("GET", "/api/super-user/admins", None, "super_user", None, {}),
+    ("GET", "/api/super-user/promotion-requests", None, "super_user", None, {}),
+    (
+        "DELETE",
+        "/api/super-user/promotion-request/{t}",
+        None,
+        "super_user",
+        "SUGGESTION_DENIED",
+        {"suggested_role": "admin"},
+    ),
+    ("GET", "/api/super-user/users/search/{t}", None, "super_user", None, {}),
+    ("PATCH", "/api/super-user/user/{t}/role", {"role": "admin"}, "super_user", "ROLE_CHANGED", {}),
+    (
+        "PATCH",
+        "/api/super-user/user/{t}/status",
+        {"status": "banned"},
+        "super_user",
+        "STATUS_CHANGED",
+        {},
+    ),
+    ("GET", "/api/super-user/global-context", None, "super_user", None, {}),
+    (
+        "POST",
+        "/api/super-user/global-context",
+        {"content": "Answer in English."},
+        "super_user",
+        "PLATFORM_INSTRUCTIONS_CHANGED",
+        {},
+    ),
+    ("GET", "/api/super-user/web-search", None, "super_user", None, {}),
+    (
+        "PATCH",
+        "/api/super-user/web-search",
+        {"enabled": False},
+        "super_user",
+        "WEB_SEARCH_CHANGED",
+        {},
+    ),
+    ("GET", "/api/super-user/audit-log", None, "super_user", None, {}),
+]
+
+
+def _operator_routes() -> set[tuple[str, str]]:
+    app = create_app(Settings.from_env({}))
+    return {
+        (r.method, r.resource.canonical)
+        for r in app.router.routes()
+        if r.method != "HEAD"
+        and r.resource.canonical.startswith(("/api/admin/", "/api/super-user/"))
+    }
+
+
+def test_the_cases_cover_every_operator_route():
+    cased = {(m, p.replace("{t}", "{id}")) for m, p, *_ in CASES}
+    registered = {(m, p.replace("{query}", "{id}")) for m, p in _operator_routes()}
+    assert cased == registered
+
+
+def _fill(value, target: str):
+    if isinstance(value, str):
+        return value.replace("{t}", target)
+    if isinstance(value, dict):
+        return {k: _fill(v, target) for k, v in value.items()}
+    return value
+
+
+@pytest.mark.parametrize("case", CASES, ids=[f"{c[0]} {c[1]}" for c in CASES])
+async def test_each_route_for_each_role(api, db, case):
+    method, path, body, needs, action, setup = case
+    await _staff(api, db)
+    allowed = {"admin": {ADMIN, SUPER}, "super_user": {SUPER}}[needs]
+    for caller in (PLAIN, ADMIN, SUPER):
+        target = f"target-of-{caller}"
+        await _user(db, target, **setup)
+        before = await db.fetchval("SELECT count(*) FROM audit_log")
+        resp = await api.call(method, _fill(path, target), uid=caller, json=_fill(body, target))
+        answer = await resp.json()
+        after = await db.fetchval("SELECT count(*) FROM audit_log")
+        if caller in allowed:
+            assert resp.status == 200, (caller, answer)
+            assert after - before == (1 if action else 0), caller
+            if action:
+                (entry,) = await _audit(db, actor_id=caller)
+                assert entry["action"] in action.split(" or ")
+                assert entry["actor_role"] == ROLE_OF[caller]
+                assert entry["target_id"] in (target, None)
+                await db.execute("DELETE FROM audit_log")
+        else:
+            assert resp.status == 403, (caller, answer)
+            assert answer["error"].startswith("Forbidden"), answer
+            assert after == before  # nothing done, nothing recorded
+
+
+async def test_without_a_token_operator_routes_are_401(api):
+    for method, path in _operator_routes():
+        resp = await api.call(method, path.replace("{id}", "x").replace("{query}", "x"), uid=None)
+        assert resp.status == 401, (method, path)
+
+
+async def test_a_role_change_applies_to_the_next_request(api, db):
+    await _staff(api, db)
+    assert (await api.call("GET", "/api/admin/dashboard", uid=ADMIN)).status == 200
+    await api.json("PATCH", f"/api/super-user/user/{ADMIN}/role", uid=SUPER, json={"role": "user"})
+    resp = await api.call("GET", "/api/admin/dashboard", uid=ADMIN)
+    assert resp.status == 403
+
+
+# ---------------------------------------------------------------------------
+# No HTTP route makes a super user.
+
+
+async def test_an_admin_cannot_raise_anyone_to_super_user(api, db):
+    await _staff(api, db)
+    await _user(db, "bob")
+    for target in (ADMIN, "bob"):
+        for body in (
+            {"userId": target, "suggestedRole": "super_user"},
+            {"userId": target, "suggestedRole": "admin"},  # self: 400; bob: a suggestion only
+        ):
+            resp = await api.call("POST", "/api/admin/suggest-role", uid=ADMIN, json=body)
+            expected = 200 if (target, body["suggestedRole"]) == ("bob", "admin") else 400
+            assert resp.status == expected, (target, body, await resp.json())
+        resp = await api.call(
+            "PATCH", f"/api/super-user/user/{target}/role", uid=ADMIN, json={"role": "super_user"}
+        )
+        assert resp.status == 403
+    # The super user cannot make another one either.
+    for path, body in (
+        ("/api/super-user/user/bob/role", {"role": "super_user"}),
+        ("/api/admin/suggest-role", {"userId": "bob", "suggestedRole": "super_user"}),
+    ):
+        method = "POST" if "suggest" in path else "PATCH"
+        resp = await api.call(method, path, uid=SUPER, json=body)
+        assert resp.status == 400
+        assert "command line" in (await resp.json())["error"]
+    roles = dict(await db.fetch("SELECT id, role FROM users"))
+    assert roles == {PLAIN: "user", ADMIN: "admin", SUPER: "super_user", "bob": "user"}
+    assert await db.fetchval("SELECT suggested_role FROM users WHERE id = 'bob'") == "admin"
+
+
+async def test_no_route_accepts_super_user_anywhere(api, db):
+    """Every registered route, called by an admin and the super user with super_user in
+    every field a role could travel in, leaves the one super user the only one."""
+    await _staff(api, db)
+    await _user(db, "bob")
+    body = {
+        key: "super_user"
+        for key in ("role", "suggestedRole", "status", "tier", "content", "name", "title")
+    } | {"userId": "bob", "duration": None, "enabled": True}
+    app = create_app(Settings.from_env({}))
+    for route in app.router.routes():
+        # Deleting one's own account is not a role change, and would remove the super user.
+        if route.method in ("HEAD", "*") or route.resource.canonical == "/api/user/account":
+            continue
+        path = route.resource.canonical
+        path = path.replace("{query}", "bob")
+        path = path.replace(
+            "{id}", "bob" if "/user/" in path or "promotion" in path else str(uuid.uuid4())
+        )
+        for caller in (ADMIN, SUPER):
+            resp = await api.call(route.method, path, uid=caller, json=body)
+            assert resp.status != 500, (route.method, path)
+            await resp.read()
+    assert [r["id"] for r in await db.fetch("SELECT id FROM users WHERE role = 'super_user'")] == [
+        SUPER
+    ]
+
+
+# ---------------------------------------------------------------------------
+# Blocks: refused everywhere at once, lifted when they expire.
+
+
+async def test_a_block_refuses_everything_then_lifts_itself(chat_api, db):
+    api = chat_api
+    await _staff(api, db)
+    sid = await _session(api, PLAIN)
+    before = datetime.now(UTC)
+    result = await api.json(
+        "PATCH", f"/api/admin/user/{PLAIN}/block", uid=ADMIN, json={"duration": "24h"}
+    )
+    assert result["status"] == "blocked"
+    until = datetime.fromisoformat(result["expiresAt"].replace("Z", "+00:00"))
+    assert timedelta(hours=23, minutes=59) < until - before < timedelta(hours=24, minutes=1)
+
+    # The same, still valid token is refused on its next request, a new chat stream included.
+    for method, path in (("GET", "/api/sessions"), ("GET", "/protected")):
+        resp = await api.call(method, path, uid=PLAIN)
+        assert resp.status == 403
+        assert "blocked until" in (await resp.json())["error"]
+    t = await chat(api, {"sessionId": sid, "message": "still there?"}, uid=PLAIN)
+    assert t.status == 403 and "blocked" in t.events[0]["error"]
+    assert t.headers["Content-Type"].startswith("application/json")
+    assert await db.fetchval("SELECT count(*) FROM messages") == 0
+
+    blocked = await api.json("GET", "/api/admin/users/blocked", uid=ADMIN)
+    assert [(u["id"], u["status"]) for u in blocked] == [(PLAIN, "blocked")]
+    assert blocked[0]["block_expires_at"] == result["expiresAt"]
+
+    # A day passes.
+    await db.execute(
+        "UPDATE users SET blocked_until = now() - interval '1 second' WHERE id = $1", PLAIN
+    )
+    assert (await api.call("GET", "/api/sessions", uid=PLAIN)).status == 200
+    t = await chat(api, {"sessionId": sid, "message": "back again"}, uid=PLAIN)
+    assert t.status == 200 and t.events[-1] == "[DONE]"
+    assert await api.json("GET", "/api/admin/users/blocked", uid=ADMIN) == []
+    (found,) = await api.json("GET", f"/api/admin/users/search/{PLAIN}", uid=ADMIN)
+    assert (found["status"], found["block_expires_at"]) == ("active", None)
+
+
+async def test_forever_until_unblocked_and_each_step_audited(api, db):
+    await _staff(api, db)
+    result = await api.json(
+        "PATCH", f"/api/admin/user/{PLAIN}/block", uid=ADMIN, json={"duration": "forever"}
+    )
+    assert result == {"success": True, "status": "blocked", "expiresAt": None}
+    resp = await api.call("GET", "/api/sessions", uid=PLAIN)
+    assert resp.status == 403 and (await resp.json())["error"] == "This account is blocked"
+    result = await api.json(
+        "PATCH", f"/api/admin/user/{PLAIN}/block", uid=ADMIN, json={"duration": None}
+    )
+    assert result == {"success": True, "status": "active", "expiresAt": None}
+    assert (await api.call("GET", "/api/sessions", uid=PLAIN)).status == 200
+    block, unblock = await _audit(db, target_id=PLAIN)
+    assert (block["action"], block["actor_id"]) == ("USER_BLOCKED", ADMIN)
+    assert block["details"] == {
+        "duration": "forever",
+        "until": None,
+        "previous_status": "active",
+        "previous_until": None,
+    }
+    assert unblock["action"] == "USER_UNBLOCKED"
+    assert unblock["details"]["previous_status"] == "blocked"
+
+
+async def test_block_rules(api, db):
+    await _staff(api, db)
+    await _user(db, "other-admin", role="admin")
+    await _user(db, "banned", status="banned")
+
+    async def block(caller, target, body=None):
+        resp = await api.call(
+            "PATCH",
+            f"/api/admin/user/{target}/block",
+            uid=caller,
+            json={"duration": "1w"} if body is None else body,
+        )
+        return resp.status, (await resp.json()).get("error", "")
+
+    assert await block(ADMIN, "other-admin") == (
+        403,
+        "Forbidden: only the super user can block an admin",
+    )
+    assert (await block(ADMIN, SUPER))[0] == 403
+    assert await block(ADMIN, ADMIN) == (400, "You cannot block or unblock yourself")
+    assert (await block(ADMIN, "nobody"))[0] == 404
+    assert (await block(ADMIN, "banned"))[0] == 409
+    assert (await block(SUPER, "other-admin"))[0] == 200
+    assert (await block(ADMIN, PLAIN, {"duration": "2d"}))[0] == 400
+    assert (await block(ADMIN, PLAIN, {}))[0] == 400
+    assert (await block(ADMIN, "x" * 129))[0] == 400
+    assert (await block(ADMIN, "a%00b"))[0] == 400
+    assert await db.fetchval("SELECT count(*) FROM audit_log") == 1
+
+
+async def test_malformed_bodies_are_400_never_500(api, db):
+    await _staff(api, db)
+    writes = [(m, p) for m, p, body, *_ in CASES if body is not None]
+    bodies = [
+        [],
+        "super_user",
+        {"duration": [1], "tier": {}, "role": [], "status": ["banned"], "enabled": "yes"},
+        {"userId": 5, "suggestedRole": [], "content": [], "reason": 5},
+        {"userId": "x" * 500, "suggestedRole": "admin"},
+        {"duration": {"a": 1}, "status": "blocked", "content": "\u0000"},
+    ]
+    for method, path in writes:
+        for body in bodies:
+            resp = await api.call(method, _fill(path, PLAIN), uid=SUPER, json=body)
+            assert resp.status == 400, (method, path, body, await resp.json())
+    assert await db.fetchval("SELECT count(*) FROM audit_log") == 0
+
+
+async def test_the_super_user_bans_and_restores(api, db):
+    await _staff(api, db)
+    status = f"/api/super-user/user/{PLAIN}/status"
+    result = await api.json("PATCH", status, uid=SUPER, json={"status": "banned", "reason": "spam"})
+    assert result == {"success": True, "status": "banned", "expiresAt": None}
+    resp = await api.call("GET", "/api/sessions", uid=PLAIN)
+    assert resp.status == 403 and "banned" in (await resp.json())["error"]
+    result = await api.json(
+        "PATCH", status, uid=SUPER, json={"status": "blocked", "duration": "1m"}
+    )
+    assert result["status"] == "blocked" and result["expiresAt"]
+    await api.json("PATCH", status, uid=SUPER, json={"status": "active"})
+    assert (await api.call("GET", "/api/sessions", uid=PLAIN)).status == 200
+    entries = await _audit(db, target_id=PLAIN)
+    assert [(e["details"]["from"], e["details"]["to"]) for e in entries] == [
+        ("active", "banned"),
+        ("banned", "blocked"),
+        ("blocked", "active"),
+    ]
+    assert entries[0]["details"]["reason"] == "spam"
+    for bad in ({"status": "gone"}, {"status": "banned", "duration": "24h"}, {}):
+        assert (await api.call("PATCH", status, uid=SUPER, json=bad)).status == 400
+    own = f"/api/super-user/user/{SUPER}/status"
+    assert (await api.call("PATCH", own, uid=SUPER, json={"status": "banned"})).status == 400
+
+
+# ---------------------------------------------------------------------------
+# Tiers and the usage record.
+
+
+async def test_a_tier_change_applies_to_the_next_chat(make_chat_api, db):
+    api = await make_chat_api(rate_limits=RateLimits(free=1, basic=3))
+    await _staff(api, db)
+    sid = await _session(api, PLAIN)
+    assert (await chat(api, {"sessionId": sid, "message": "one"}, uid=PLAIN)).status == 200
+    refused = await chat(api, {"sessionId": sid, "message": "two"}, uid=PLAIN)
+    assert refused.status == 429 and refused.events[0]["tier"] == "free"
+
+    result = await api.json(
+        "PATCH", f"/api/admin/user/{PLAIN}/tier", uid=ADMIN, json={"tier": "basic"}
+    )
+    assert result == {"success": True, "id": PLAIN, "tier": "basic", "previous_tier": "free"}
+    t = await chat(api, {"sessionId": sid, "message": "three"}, uid=PLAIN)
+    assert t.status == 200 and t.events[-1] == "[DONE]"
+    assert t.headers["X-RateLimit-Limit"] == "3"
+    assert t.headers["X-RateLimit-Remaining"] == "1"
+    (entry,) = await _audit(db, action="TIER_CHANGED")
+    assert entry["details"] == {"from": "free", "to": "basic"}
+
+    # Every request is in the usage record, under the tier it was made in.
+    usage = await db.fetch(
+        "SELECT tier, requests, refused FROM usage_hourly WHERE user_id = $1 ORDER BY tier", PLAIN
+    )
+    assert [tuple(r) for r in usage] == [("basic", 1, 0), ("free", 1, 1)]
+    stats = await api.json("GET", "/api/admin/usage/stats?days=7", uid=ADMIN)
+    assert stats["stats"] == {
+        "total_requests_24h": 2,
+        "blocked_requests_24h": 1,
+        "requests_today": 2,
+        "active_users_24h": 1,
+    }
+    assert len(stats["per_day"]) == 7
+    today = datetime.now(UTC).date().isoformat()
+    assert stats["per_day"][-1] == {"day": today, "requests": 2, "refused": 1}
+    assert all(d["requests"] == 0 for d in stats["per_day"][:-1])
+    assert [(t["tier"], t["requests"], t["refused"]) for t in stats["per_tier"]] == [
+        ("free", 1, 1),
+        ("basic", 1, 0),
+        ("pro", 0, 0),
+        ("teams", 0, 0),
+    ]
+    (top,) = stats["top_users"]
+    assert (top["id"], top["tier"], top["daily_requests_count"], top["limit"]) == (
+        PLAIN,
+        "basic",
+        2,
+        3,
+    )
+
+
+async def test_admins_cannot_change_their_own_tier(api, db):
+    await _staff(api, db)
+    resp = await api.call("PATCH", f"/api/admin/user/{ADMIN}/tier", uid=ADMIN, json={"tier": "pro"})
+    assert resp.status == 403
+    await api.json("PATCH", f"/api/admin/user/{SUPER}/tier", uid=SUPER, json={"tier": "pro"})
+    for body in ({"tier": "gold"}, {}, {"tier": None}):
+        resp = await api.call("PATCH", f"/api/admin/user/{PLAIN}/tier", uid=ADMIN, json=body)
+        assert resp.status == 400
+    resp = await api.call("PATCH", "/api/admin/user/nobody/tier", uid=ADMIN, json={"tier": "pro"})
+    assert resp.status == 404
+    assert await db.fetchval("SELECT tier FROM users WHERE id = $1", ADMIN) == "free"
+
+
+async def test_dashboard_figures(chat_api, db):
+    api = chat_api
+    await _staff(api, db)
+    await _user(db, "old-timer", tier="pro")
+    sid = await _session(api, PLAIN)
+    await chat(api, {"sessionId": sid, "message": "hello"}, uid=PLAIN)
+    # Someone active five days ago.
+    await db.execute(
+        "INSERT INTO usage_hourly (hour, user_id, tier, requests) "
+        "VALUES (date_trunc('hour', now()) - interval '5 days', 'old-timer', 'pro', 3)"
+    )
+    body = await api.json("GET", "/api/admin/dashboard", uid=ADMIN)
+    metrics = body["metrics"]
+    assert metrics["total_users"] == 4
+    assert metrics["active_users"] == {"daily": 1, "weekly": 2, "monthly": 2}
+    assert (metrics["sessions"], metrics["messages"]) == (1, 2)
+    assert metrics["chat_requests_today"] == 1
+    assert metrics["users_by_tier"] == {"free": 3, "basic": 0, "pro": 1, "teams": 0}
+    assert body["health"]["database"] == "healthy" and body["health"]["uptime"] >= 0
+
+
+# ---------------------------------------------------------------------------
+# Search, roles and promotion requests.
+
+
+async def test_search_by_uid_email_or_name_paginated(api, db):
+    await _staff(api, db)
+    for i in range(5):
+        await _user(db, f"dev-{i}")
+    await _user(db, "100%_real")
+    page1 = await api.json("GET", "/api/admin/users/search/dev-?limit=2", uid=ADMIN)
+    page2 = await api.json("GET", "/api/admin/users/search/DEV-?limit=2&offset=2", uid=ADMIN)
+    assert [u["id"] for u in page1 + page2] == ["dev-0", "dev-1", "dev-2", "dev-3"]
+    assert set(page1[0]) >= {"id", "email", "name", "role", "status", "block_expires_at", "tier"}
+    # LIKE wildcards in the query are taken literally.
+    literal = await api.json("GET", "/api/admin/users/search/%25_", uid=ADMIN)
+    assert [u["id"] for u in literal] == ["100%_real"]
+    by_name = await api.json("GET", "/api/admin/users/search/user%20PAT", uid=ADMIN)
+    assert [u["id"] for u in by_name] == [PLAIN]
+    for query in ("x?limit=0", "x?limit=abc", "x?offset=-1", "x" * 201):
+        assert (await api.call("GET", f"/api/admin/users/search/{query}", uid=ADMIN)).status == 400
+
+
+async def test_promotion_request_flow(api, db):
+    await _staff(api, db)
+    await _user(db, "bob")
+    body = {"userId": "bob", "suggestedRole": "admin", "reason": "reviews well"}
+    await api.json("POST", "/api/admin/suggest-role", uid=ADMIN, json=body)
+    resp = await api.call("POST", "/api/admin/suggest-role", uid=ADMIN, json=body)
+    assert resp.status == 409
+    (request,) = await api.json("GET", "/api/super-user/promotion-requests", uid=SUPER)
+    assert (request["id"], request["suggested_role"], request["suggestion_reason"]) == (
+        "bob",
+        "admin",
+        "reviews well",
+    )
+    assert request["suggested_by"] == ADMIN
+    assert await db.fetchval("SELECT role FROM users WHERE id = 'bob'") == "user"
+    # Denied, then suggested again and approved by the super user.
+    await api.json("DELETE", "/api/super-user/promotion-request/bob", uid=SUPER)
+    assert (
+        await api.call("DELETE", "/api/super-user/promotion-request/bob", uid=SUPER)
+    ).status == 404
+    await api.json("POST", "/api/admin/suggest-role", uid=ADMIN, json=body)
+    result = await api.json(
+        "PATCH", "/api/super-user/user/bob/role", uid=SUPER, json={"role": "admin"}
+    )
+    assert result["user"]["role"] == "admin" and result["user"]["suggested_role"] is None
+    assert await api.json("GET", "/api/super-user/promotion-requests", uid=SUPER) == []
+    staff = await api.json("GET", "/api/super-user/admins", uid=SUPER)
+    assert [(u["id"], u["role"]) for u in staff] == [
+        (SUPER, "super_user"),
+        (ADMIN, "admin"),
+        ("bob", "admin"),
+    ]
+    actions = [(e["actor_id"], e["action"]) for e in await _audit(db, target_id="bob")]
+    assert actions == [
+        (ADMIN, "ROLE_SUGGESTED"),
+        (SUPER, "SUGGESTION_DENIED"),
+        (ADMIN, "ROLE_SUGGESTED"),
+        (SUPER, "ROLE_CHANGED"),
+    ]
+    # The super user's own suggestion applies at once.
+    result = await api.json(
+        "POST",
+        "/api/admin/suggest-role",
+        uid=SUPER,
+        json={"userId": "bob", "suggestedRole": "user"},
+    )
+    assert "now user" in result["message"]
+    assert await db.fetchval("SELECT role FROM users WHERE id = 'bob'") == "user"
+
+
+# ---------------------------------------------------------------------------
+# Platform settings.
+
+
+async def test_platform_instructions_reach_the_next_answer(chat_api, db, huggingface):
+    api = chat_api
+    await _staff(api, db)
+    current = await api.json("GET", "/api/super-user/global-context", uid=SUPER)
+    assert current["content"] == "" and current["is_default"]
+    assert current["default"] == DEFAULT_PLATFORM_INSTRUCTIONS
+    await api.json(
+        "POST", "/api/super-user/global-context", uid=SUPER, json={"content": "ALWAYS-CITE"}
+    )
+    sid = await _session(api, PLAIN)
+    await chat(api, {"sessionId": sid, "message": "hi"}, uid=PLAIN)
+    assert "ALWAYS-CITE" in huggingface.main_requests()[-1]["messages"][0]["content"]
+    stored = await api.json("GET", "/api/super-user/global-context", uid=SUPER)
+    assert stored["content"] == "ALWAYS-CITE" and not stored["is_default"]
+    # Empty restores the default.
+    result = await api.json(
+        "POST", "/api/super-user/global-context", uid=SUPER, json={"content": ""}
+    )
+    assert result == {"success": True, "content": "", "is_default": True}
+    await chat(api, {"sessionId": sid, "message": "again"}, uid=PLAIN)
+    system = huggingface.main_requests()[-1]["messages"][0]["content"]
+    assert "ALWAYS-CITE" not in system and DEFAULT_PLATFORM_INSTRUCTIONS in system
+    first, second = await _audit(db, action="PLATFORM_INSTRUCTIONS_CHANGED")
+    assert first["details"] == {"from": None, "to": "ALWAYS-CITE"}
+    assert second["details"] == {"from": "ALWAYS-CITE", "to": None}
+    assert first["target_id"] is None and first["actor_id"] == SUPER
+    for bad in ({"content": 5}, {"content": "x" * 16_001}, {}):
+        resp = await api.call("POST", "/api/super-user/global-context", uid=SUPER, json=bad)
+        assert resp.status == 400
+
+
+async def test_web_search_switch(api, db):
+    await _staff(api, db)
+    assert await api.json("GET", "/api/super-user/web-search", uid=SUPER) == {"enabled": True}
+    await api.json("PATCH", "/api/super-user/web-search", uid=SUPER, json={"enabled": False})
+    assert await api.json("GET", "/api/super-user/web-search", uid=SUPER) == {"enabled": False}
+    assert (
+        await db.fetchval("SELECT value FROM global_settings WHERE key = 'web_search_enabled'")
+        == "false"
+    )
+    resp = await api.call("PATCH", "/api/super-user/web-search", uid=SUPER, json={"enabled": "no"})
+    assert resp.status == 400
+    (entry,) = await _audit(db, action="WEB_SEARCH_CHANGED")
+    assert entry["details"] == {"from": True, "to": False}
+
+
+# ---------------------------------------------------------------------------
+# The audit log.
+
+
+async def test_an_action_and_its_audit_entry_commit_together(api, db):
+    """If the audit entry cannot be written, the change is not made either."""
+    await _staff(api, db)
+    await db.execute(
+        """
+        CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql AS
+        $$ BEGIN RAISE EXCEPTION 'audit unavailable'; END $$;
+        CREATE TRIGGER refuse BEFORE INSERT ON audit_log FOR EACH ROW EXECUTE FUNCTION refuse();
+        """
+    )
+    calls = [
+        ("PATCH", f"/api/admin/user/{PLAIN}/block", ADMIN, {"duration": "24h"}),
+        ("PATCH", f"/api/admin/user/{PLAIN}/tier", ADMIN, {"tier": "teams"}),
+        ("PATCH", f"/api/super-user/user/{PLAIN}/role", SUPER, {"role": "admin"}),
+        ("POST", "/api/super-user/global-context", SUPER, {"content": "LOST"}),
+        ("PATCH", "/api/super-user/web-search", SUPER, {"enabled": False}),
+    ]
+    for method, path, caller, body in calls:
+        resp = await api.call(method, path, uid=caller, json=body)
+        assert resp.status == 500, path
+    row = await db.fetchrow("SELECT role, status, tier FROM users WHERE id = $1", PLAIN)
+    assert tuple(row) == ("user", "active", "free")
+    assert await db.fetchval("SELECT count(*) FROM global_settings") == 0
+
+
+async def test_audit_log_pages_and_filters(api, db):
+    await _staff(api, db)
+    for tier in ("basic", "pro", "teams"):
+        await api.json("PATCH", f"/api/admin/user/{PLAIN}/tier", uid=ADMIN, json={"tier": tier})
+    await api.json("PATCH", "/api/super-user/web-search", uid=SUPER, json={"enabled": False})
+    page = await api.json("GET", "/api/super-user/audit-log?limit=2", uid=SUPER)
+    assert [e["action"] for e in page["entries"]] == ["WEB_SEARCH_CHANGED", "TIER_CHANGED"]
+    rest = await api.json(
+        "GET", f"/api/super-user/audit-log?limit=2&before={page['next_before']}", uid=SUPER
+    )
+    assert [e["details"]["to"] for e in rest["entries"]] == ["pro", "basic"]
+    first = rest["entries"][-1]
+    assert (first["actor_id"], first["actor_email"], first["target_email"]) == (
+        ADMIN,
+        f"{ADMIN}@example.com",
+        f"{PLAIN}@example.com",
+    )
+    by_target = await api.json("GET", f"/api/super-user/audit-log?target={PLAIN}", uid=SUPER)
+    assert len(by_target["entries"]) == 3 and by_target["next_before"] is None
+    by_action = await api.json(
+        "GET", "/api/super-user/audit-log?action=WEB_SEARCH_CHANGED", uid=SUPER
+    )
+    assert [e["actor_id"] for e in by_action["entries"]] == [SUPER]
+    for query in ("action=DROP", "limit=0", "before=x"):
+        resp = await api.call("GET", f"/api/super-user/audit-log?{query}", uid=SUPER)
+        assert resp.status == 400
+
+
+# ---------------------------------------------------------------------------
+# The command line: the only way to make a super user.
+
+
+@pytest.fixture
+async def pool(database_url):
+    # Set up as the service's pool is (its jsonb codec).
+    pool = await asyncpg.create_pool(
+        database_url, min_size=1, max_size=2, init=db_pool._init_connection
+    )
+    yield pool
+    await pool.close()
+
+
+async def test_grant_makes_the_one_super_user(db, pool):
+    for uid in ("first", "second"):
+        await _user(db, uid)
+    message = await admin_cli.grant(pool, "super_user", "first")
+    assert message == "first@example.com (first) is now super_user (was user)"
+    with pytest.raises(admin_cli.GrantRefused, match="--replace"):
+        await admin_cli.grant(pool, "super_user", "second")
+    await admin_cli.grant(pool, "super_user", "second", replace=True)
+    roles = dict(await db.fetch("SELECT id, role FROM users"))
+    assert roles == {"first": "admin", "second": "super_user"}
+    entries = await _audit(db)
+    assert [(e["target_id"], e["details"]["from"], e["details"]["to"]) for e in entries] == [
+        ("first", "user", "super_user"),
+        ("first", "super_user", "admin"),
+        ("second", "user", "super_user"),
+    ]
+    assert {(e["actor_id"], e["actor_role"], e["details"]["via"]) for e in entries} == {
+        (None, "operator", "cli")
+    }
+    with pytest.raises(admin_cli.GrantRefused, match="sign in once"):
+        await admin_cli.grant(pool, "admin", "nobody")
+    # The database itself refuses a second super user, whatever writes it.
+    with pytest.raises(asyncpg.UniqueViolationError):
+        await db.execute("UPDATE users SET role = 'super_user' WHERE id = 'first'")
+
+
+async def _run_cli(*args: str, env: dict[str, str], shell: bool = False):
+    environment = {**os.environ, **env}
+    if shell:
+        process = await asyncio.create_subprocess_shell(
+            args[0], env=environment, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
+        )
+    else:
+        process = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "handler",
+            *args,
+            env=environment,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
+    out, err = await process.communicate()
+    return process.returncode, out.decode(), err.decode()
+
+
+async def test_the_command_line_grants_against_a_database(db, database_url, repo_root):
+    await _user(db, "ops-lead")
+    env = {"DATABASE_URL": database_url, "DATABASE_SSL": "disable"}
+    code, out, err = await _run_cli("admin", "grant", "admin", "ops-lead", env=env)
+    assert (code, err) == (0, "")
+    assert "ops-lead@example.com (ops-lead) is now admin (was user)" in out
+    code, out, err = await _run_cli("admin", "grant", "super_user", "ghost", env=env)
+    assert code == 1 and "no user 'ghost'" in err
+    code, out, err = await _run_cli("admin", "grant", "emperor", "ops-lead", env=env)
+    assert code == 2 and "invalid choice" in err
+    code, out, err = await _run_cli("admin", "grant", "admin", "ops-lead", env={"DATABASE_URL": ""})
+    assert code == 1 and "DATABASE_URL" in err
+
+
+async def test_the_deploy_guide_grant_command_as_written(db, database_url, repo_root):
+    """docs/deploy.md's bootstrap command, run as written, with the guide's variables."""
+    (command,) = [c for c in deploy_guide.commands() if "handler admin grant" in c]
+    await _user(db, "founder")
+    code, _, err = await _run_cli(
+        f"cd {repo_root} && PATH={os.path.dirname(sys.executable)}:$PATH {command}",
+        env={"DATABASE_URL": database_url, "DATABASE_SSL": "disable", "FIREBASE_UID": "founder"},
+        shell=True,
+    )
+    assert code == 0, err
+    assert await db.fetchval("SELECT role FROM users WHERE id = 'founder'") == "super_user"
+
+
+# ---------------------------------------------------------------------------
+# OpenAPI: what the route modules hand to /openapi.json.
+
+
+def test_openapi_paths_describe_every_operator_route_with_its_role():
+    described = {**admin_routes.OPENAPI_PATHS, **super_user_routes.OPENAPI_PATHS}
+    pairs = {(m.upper(), p) for p, ops in described.items() for m in ops}
+    assert pairs == _operator_routes()
+    for path, ops in described.items():
+        for op in ops.values():
+            needed = "super_user" if path.startswith("/api/super-user/") else "admin or super_user"
+            assert op["description"].startswith(f"Role: {needed} "), path
+            assert {"401", "403"} <= set(op["responses"]), path
+            names = {p["name"] for p in op.get("parameters", []) if p["in"] == "path"}
+            assert names == {n.strip("{}") for n in path.split("/") if n.startswith("{")}, path
