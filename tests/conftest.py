@@ -52,6 +52,7 @@ SLOW_MODULES = {
     "test_checkov",
     "test_deploy_guide",
     "test_package",
+    "test_readme_blocks",
     "test_terraform_apply",
     "test_terraform_plan",
 }
