@@ -7,6 +7,9 @@ VERIFY = "test_verify.py::test_guide_commands_against_the_emulator"
 
 # Each command of the guide, and the test that runs it.
 RUN_BY = {
+    'python -m handler admin grant super_user "$FIREBASE_UID"': (
+        "test_admin.py::test_the_deploy_guide_grant_command_as_written"
+    ),
     "cp terraform/terraform.tfvars.example terraform/terraform.tfvars": APPLY,
     'aws secretsmanager put-secret-value --secret-id "$(terraform -chdir=terraform output -raw '
     'app_secret_arn)" --secret-string file://secrets.json': APPLY,

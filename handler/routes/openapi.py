@@ -106,7 +106,7 @@ SCHEMAS: dict[str, Any] = {
         id=STR,
         email=NULLABLE_STR,
         name=NULLABLE_STR,
-        role={"enum": ["user", "admin"]},
+        role={"enum": ["user", "admin", "super_user"]},
         status={"enum": ["active", "blocked", "banned"]},
         global_instructions=NULLABLE_STR,
         tier={"enum": ["free", "basic", "pro", "teams"]},
@@ -406,6 +406,9 @@ PATHS: dict[str, dict[str, Any]] = {
 
 
 def document() -> dict[str, Any]:
+    # The operators' routes describe themselves (and build on the helpers above).
+    from handler.routes import admin, super_user
+
     return {
         "openapi": "3.1.0",
         "info": {
@@ -417,7 +420,7 @@ def document() -> dict[str, Any]:
                 "Unknown body fields are ignored."
             ),
         },
-        "paths": PATHS,
+        "paths": {**PATHS, **admin.OPENAPI_PATHS, **super_user.OPENAPI_PATHS},
         "components": {
             "schemas": SCHEMAS,
             "securitySchemes": {
