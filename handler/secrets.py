@@ -4,7 +4,7 @@ secret's cache can be dropped: RDS rotates it).
 Locally, plain environment variables (HUGGINGFACE_API_KEY, ...) are used as
 they are. On Lambda the function's environment names secrets by ARN only:
 APP_SECRETS_ARN (a JSON object of HUGGINGFACE_API_KEY, PINECONE_API_KEY,
-FIREBASE_PROJECT_ID) and DATABASE_SECRET_ARN (RDS's username/password). They
+FIREBASE_PROJECT_ID, TAVILY_API_KEY) and DATABASE_SECRET_ARN (RDS's username/password). They
 are read through the AWS Parameters and Secrets Lambda Extension's local HTTP
 endpoint, which keeps boto3's import off the cold start.
 """
@@ -35,12 +35,13 @@ class Secrets:
         self._lock = asyncio.Lock()
 
     async def app_value(self, name: str) -> str | None:
-        """HUGGINGFACE_API_KEY, PINECONE_API_KEY or FIREBASE_PROJECT_ID."""
+        """HUGGINGFACE_API_KEY, PINECONE_API_KEY, FIREBASE_PROJECT_ID or TAVILY_API_KEY."""
         s = self._settings
         direct = {
             "HUGGINGFACE_API_KEY": s.hf_api_key,
             "PINECONE_API_KEY": s.pinecone_api_key,
             "FIREBASE_PROJECT_ID": s.firebase_project_id,
+            "TAVILY_API_KEY": s.tavily_api_key,
         }[name]
         if direct or not s.app_secrets_arn:
             return direct

@@ -264,6 +264,22 @@ class Settings:
     pinecone_index_host: str | None = _setting(
         "PINECONE_INDEX_HOST", _optional_text, None, "Pinecone index host (data plane URL)."
     )
+    tavily_api_key: str | None = _setting(
+        "TAVILY_API_KEY",
+        _optional_text,
+        None,
+        "Tavily key: chat may search the web (with the platform's `web_search_enabled` "
+        "setting on and a HuggingFace model). Unset: never searches.",
+    )
+    tavily_base_url: str = _setting(
+        "TAVILY_BASE_URL", _url, "https://api.tavily.com", "Tavily's search API."
+    )
+    tavily_timeout: float = _setting(
+        "TAVILY_TIMEOUT",
+        _positive_float,
+        25.0,
+        "Seconds a web search may take; past that the answer goes on without it.",
+    )
     context_token_budget: int = _setting(
         "CONTEXT_TOKEN_BUDGET",
         _positive_int,
@@ -274,8 +290,8 @@ class Settings:
         "APP_SECRETS_ARN",
         _optional_text,
         None,
-        "Secret (JSON) holding HUGGINGFACE_API_KEY, PINECONE_API_KEY, FIREBASE_PROJECT_ID; "
-        "read on first use where those variables are unset.",
+        "Secret (JSON) holding HUGGINGFACE_API_KEY, PINECONE_API_KEY, FIREBASE_PROJECT_ID, "
+        "TAVILY_API_KEY; read on first use where those variables are unset.",
     )
     secrets_extension_port: int = _setting(
         "PARAMETERS_SECRETS_EXTENSION_HTTP_PORT",

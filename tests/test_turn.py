@@ -1,17 +1,21 @@
 """The chat turn without HTTP: `run_turn` driven directly, its events and what it stores.
 
-The model is a scripted stand-in for HuggingFace (the one external part);
-the database, the index and the embedder are the real ones.
+The model is a scripted stand-in for HuggingFace; web search is the real
+Tavily client against the loopback Tavily stand-in; the database, the index
+and the embedder are the real ones.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
+import logging
 import time
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
+import aiohttp
 import pytest
 
 from handler.auth.identity import User
@@ -23,33 +27,51 @@ from handler.chat.events import (
     Done,
     Failed,
     KeepAlive,
+    Sources,
     Status,
     Title,
     UserMessage,
 )
-from handler.chat.index import PgVectorIndex
+from handler.chat.index import KNOWN_LOG, Document, PgVectorIndex
 from handler.chat.model import ModelError
 from handler.chat.plan import ChatRequest
 from handler.chat.services import ChatServices
 from handler.chat.turn import Timing, run_turn
+from handler.chat.web_search import TavilySearch
 from handler.db.pool import Database
 from handler.secrets import Secrets
+from tests.standins import tavily as tv
 
 USER = User("alice", "alice@example.com", "Alice", "user", "active", "free", None)
 
 
 @dataclass
 class ScriptedModel:
-    """Streams `words` (`delay` apart); fails after `fail_after` words if set."""
+    """Streams `words` (`delay` apart); fails after `fail_after` words if set.
+
+    The fast model titles, or answers the web-search decision with `decision`
+    (after `decision_delay`, or raising if `decision_fails`).
+    """
 
     words: list[str] = field(default_factory=lambda: ["It ", "is ", "a ", "typo."])
     delay: float = 0.0
     fail_after: int | None = None
+    decision: str = "[NO_SEARCH]"
+    decision_delay: float = 0.0
+    decision_fails: bool = False
     name: str = "scripted"
     closed: int = 0
     asked: list[list[dict[str, str]]] = field(default_factory=list)
+    decisions: list[list[dict[str, str]]] = field(default_factory=list)
 
     async def stream(self, messages, *, fast: bool = False) -> AsyncIterator[str]:
+        if fast and "[NO_SEARCH]" in messages[0]["content"]:
+            self.decisions.append(messages)
+            await asyncio.sleep(self.decision_delay)
+            if self.decision_fails:
+                raise ModelError("The model service is busy (rate limited); try again shortly")
+            yield self.decision
+            return
         if fast:
             yield "Typo in config"
             return
@@ -195,3 +217,190 @@ async def test_another_users_session_is_not_found(services, db):
     )
     assert await _run(services, ChatRequest(other, "q", None)) == [Failed("Session not found")]
     assert await db.fetchval("SELECT count(*) FROM messages") == 0
+
+
+# Web search: the decision, Tavily (the loopback stand-in), the one list of sources.
+
+SEARCH = "[SEARCH: asyncpg default pool size]"
+WEB_SOURCES = [
+    {"index": 1, "title": "Release notes 1", "url": "https://docs.example.com/releases/1"},
+    {"index": 2, "title": "Release notes 2", "url": "https://docs.example.com/releases/2"},
+]
+
+
+@pytest.fixture
+async def tavily(make_client) -> tv.Tavily:
+    upstream = tv.Tavily()
+    server = await make_client(upstream.app())
+    upstream.url = str(server.make_url("")).rstrip("/")
+    return upstream
+
+
+@pytest.fixture
+async def web_services(services, tavily, make_settings):
+    settings = make_settings(tavily_base_url=tavily.url, tavily_timeout=5.0)
+
+    async def key() -> str:
+        return tv.API_KEY
+
+    async with aiohttp.ClientSession() as http:
+        yield ChatServices(
+            settings,
+            services.database,
+            services.model,
+            services.embedder,
+            services.index,
+            services.background,
+            TavilySearch(http, settings, key),
+        )
+
+
+def _statuses(events) -> list[str]:
+    return [e.name for e in events if isinstance(e, Status)]
+
+
+async def test_search_decided_and_used(web_services, db, tavily):
+    model = web_services.model
+    model.decision = SEARCH
+    sid = await _session(db)
+    events = await _run(web_services, ChatRequest(sid, "Which pool size does asyncpg use?", None))
+    assert [k for k in _kinds(events) if k != "Title"] == [
+        "UserMessage",
+        "AnswerMessage",
+        *["Status"] * 4,
+        "Sources",
+        *["Delta"] * 4,
+        "Done",
+    ]
+    assert _statuses(events) == ["building_context", "searching", "reading", "generating"]
+    assert Sources(WEB_SOURCES) in events
+    (asked,) = tavily.requests
+    assert asked["query"] == "asyncpg default pool size"
+    assert (asked["search_depth"], asked["max_results"]) == ("basic", 5)
+    # The decision read the new message; the answer's prompt numbers the results to cite.
+    assert "Which pool size does asyncpg use?" in model.decisions[0][-1]["content"]
+    system = model.asked[-1][0]["content"]
+    assert "cite as [n]" in system
+    assert "[2] Release notes 2 (https://docs.example.com/releases/2): Version 2.0" in system
+    stored = await db.fetchval("SELECT sources FROM messages WHERE role = 'assistant'")
+    assert json.loads(stored) == WEB_SOURCES
+
+
+async def test_web_results_are_numbered_after_retrieved_known_logs(web_services, db, tavily):
+    text = "asyncpg pool exhausted too many connections"
+    await web_services.index.upsert(
+        Document("log:pool", KNOWN_LOG, "Pool exhausted", text, url="https://wiki.example/pool"),
+        await web_services.embedder.embed(text),
+    )
+    web_services.model.decision = SEARCH
+    sid = await _session(db)
+    events = await _run(web_services, ChatRequest(sid, "asyncpg pool exhausted", None))
+    (sources,) = [e for e in events if isinstance(e, Sources)]
+    assert sources.sources == [
+        {"index": 1, "title": "Pool exhausted", "url": "https://wiki.example/pool"},
+        *[{**s, "index": s["index"] + 1} for s in WEB_SOURCES],
+    ]
+    system = web_services.model.asked[-1][0]["content"]
+    assert "[1] Pool exhausted" in system and "[3] Release notes 2" in system
+
+
+async def test_no_search_decision(web_services, db, tavily):
+    sid = await _session(db)
+    events = await _run(web_services, ChatRequest(sid, "Why does it crash?", None))
+    assert len(web_services.model.decisions) == 1
+    assert _statuses(events) == ["building_context"]
+    assert tavily.requests == []
+    assert events[-1] == Done()
+
+
+@pytest.mark.parametrize("reply", ["Maybe search?", "[SEARCH: ]", "SEARCH the web"])
+async def test_an_unclear_decision_is_no_search(web_services, db, tavily, reply):
+    web_services.model.decision = reply
+    sid = await _session(db)
+    events = await _run(web_services, ChatRequest(sid, "q", None))
+    assert _statuses(events) == ["building_context"] and tavily.requests == []
+    assert events[-1] == Done()
+
+
+async def test_slow_decision_answers_without_the_web(web_services, db, tavily, caplog):
+    caplog.set_level(logging.WARNING)
+    web_services.model.decision = SEARCH
+    web_services.model.decision_delay = 5
+    sid = await _session(db)
+    events = await _run(web_services, ChatRequest(sid, "q", None), timing=Timing(decision=0.05))
+    assert _statuses(events) == ["building_context"] and tavily.requests == []
+    assert "".join(e.text for e in events if isinstance(e, Delta)) == "It is a typo."
+    assert events[-1] == Done()
+    assert any("decision failed" in r.getMessage() for r in caplog.records)
+
+
+async def test_failed_decision_answers_without_the_web(web_services, db, tavily, caplog):
+    caplog.set_level(logging.WARNING)
+    web_services.model.decision_fails = True
+    sid = await _session(db)
+    events = await _run(web_services, ChatRequest(sid, "q", None))
+    assert _statuses(events) == ["building_context"] and tavily.requests == []
+    assert events[-1] == Done()
+    (record,) = [r for r in caplog.records if "decision failed" in r.getMessage()]
+    assert record.error_type == "ModelError"
+
+
+async def test_search_off_asks_nothing_and_starts_nothing(services, db):
+    """Without a WebSearch the turn is the one it was: no decision, no extra status."""
+    assert services.web_search is None
+    sid = await _session(db)
+    events = await _run(services, ChatRequest(sid, "Which version fixed it?", None))
+    assert services.model.decisions == []
+    assert _statuses(events) == ["building_context"]
+
+
+async def test_setting_off_asks_no_decision(web_services, db, tavily):
+    await db.execute(
+        "INSERT INTO global_settings (key, value) VALUES ('web_search_enabled', 'false')"
+    )
+    web_services.model.decision = SEARCH
+    sid = await _session(db)
+    events = await _run(web_services, ChatRequest(sid, "q", None))
+    assert web_services.model.decisions == [] and tavily.requests == []
+    assert _statuses(events) == ["building_context"]
+
+
+async def test_a_search_slower_than_the_keep_alive_keeps_the_stream_alive(web_services, db, tavily):
+    tavily.delay = 0.3
+    web_services.model.decision = SEARCH
+    sid = await _session(db)
+    events = await _run(web_services, ChatRequest(sid, "q", None), timing=Timing(keepalive=0.05))
+    searching = events.index(Status("searching"))
+    assert KeepAlive() in events[searching : events.index(Status("reading"))]
+    assert events[-1] == Done()
+
+
+async def test_continuation_never_searches_and_keeps_its_sources(web_services, db, tavily):
+    web_services.model.decision = SEARCH
+    sid = await _session(db)
+    first = await _run(web_services, ChatRequest(sid, "q", None))
+    answer_id = first[1].id
+    events = await _run(web_services, ChatRequest(sid, "", answer_id, is_continuation=True))
+    assert len(tavily.requests) == 1 and len(web_services.model.decisions) == 1
+    assert _statuses(events) == ["building_context"]
+    assert Sources(WEB_SOURCES) in events
+    stored = await db.fetchval("SELECT sources FROM messages WHERE id = $1", answer_id)
+    assert json.loads(stored) == WEB_SOURCES
+
+
+async def test_regeneration_decides_again(web_services, db, tavily):
+    web_services.model.decision = SEARCH
+    sid = await _session(db)
+    first = await _run(web_services, ChatRequest(sid, "q", None))
+    again = await _run(web_services, ChatRequest(sid, "", first[0].id, skip_user_message=True))
+    assert _statuses(again) == ["building_context", "searching", "reading", "generating"]
+    assert len(tavily.requests) == 2
+
+
+async def test_a_search_that_finds_nothing_has_nothing_to_read(web_services, db, tavily):
+    tavily.results = []
+    web_services.model.decision = SEARCH
+    sid = await _session(db)
+    events = await _run(web_services, ChatRequest(sid, "q", None))
+    assert _statuses(events) == ["building_context", "searching", "generating"]
+    assert "Sources" not in _kinds(events) and events[-1] == Done()

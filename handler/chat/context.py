@@ -2,8 +2,11 @@
 
 Platform instructions, the user's instructions and ACTIVE memories, the
 project's instructions when enabled, then what retrieval finds: summaries of
-the user's other sessions in the same project, and similar known logs. A
-retrieval failure leaves retrieval out; the answer goes on without it.
+the user's other sessions in the same project, and similar known logs, then
+web search results when the turn searched. Everything citable is in ONE
+numbered list (summaries, known logs, web results), the numbers the model
+is told to cite as [n] and the `sources` stored with the answer. A retrieval
+failure leaves retrieval out; the answer goes on without it.
 """
 
 from __future__ import annotations
@@ -15,12 +18,18 @@ from typing import Any
 from handler.chat import prompt
 from handler.chat.index import Match
 from handler.chat.services import ChatServices
+from handler.chat.web_search import WebResult
 
 log = logging.getLogger(__name__)
 
 RETRIEVAL_TOP_K = 3
 MIN_SCORE = 0.3
 EMBED_CHARS = 4000  # of the question, for retrieval
+WEB_HEADING = "## Web search results (cite as [n])"
+CITE = (
+    "Fresh from a web search for this question. When you use a numbered source, cite it "
+    "as [n] right after what it supports; cite no other numbers."
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,8 +93,26 @@ async def build(services: ChatServices, user_id: str, session: Any, question: st
     numbered = list(enumerate(related + logs, start=1))
     layers = [
         *_instructions(session),
-        _cited("## Summaries of the user's related sessions", "sessions", numbered[: len(related)]),
+        _cited(
+            "## Summaries of the user's related sessions (cite as [n])",
+            "sessions",
+            numbered[: len(related)],
+        ),
         _cited("## Similar known logs (cite as [n])", "known_logs", numbered[len(related) :]),
     ]
     sources = [{"index": i, "title": m.document.title, "url": m.document.url} for i, m in numbered]
+    return Context(layers, sources)
+
+
+def with_web(built: Context, results: list[WebResult]) -> Context:
+    """`built` with web results numbered after its sources (a link already cited is not
+    repeated)."""
+    known = {s["url"] for s in built.sources if s["url"]}
+    fresh = [r for r in results if r.url not in known]
+    if not fresh:
+        return built
+    numbered = list(enumerate(fresh, start=len(built.sources) + 1))
+    text = "\n".join(f"[{i}] {r.title} ({r.url}): {r.content}" for i, r in numbered)
+    layers = [*built.layers, prompt.Layer("web", WEB_HEADING, f"{CITE}\n{text}")]
+    sources = built.sources + [{"index": i, "title": r.title, "url": r.url} for i, r in numbered]
     return Context(layers, sources)

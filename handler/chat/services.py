@@ -1,4 +1,10 @@
-"""What a chat turn talks to, chosen once per application from the settings."""
+"""What a chat turn talks to, chosen once per application from the settings.
+
+Web search exists only with a Tavily key (TAVILY_API_KEY, or in the app secret)
+and a HuggingFace model: the offline model never searches, so offline
+development and tests stay deterministic. Even then a turn searches only while
+the platform's `web_search_enabled` setting is on (see web_lookup.py).
+"""
 
 from __future__ import annotations
 
@@ -11,6 +17,7 @@ from handler.background import BackgroundTasks
 from handler.chat.embeddings import Embedder, HashingEmbedder, HuggingFaceEmbedder
 from handler.chat.index import PgVectorIndex, VectorIndex
 from handler.chat.model import ChatModel, HuggingFaceModel, OfflineModel
+from handler.chat.web_search import TavilySearch, WebSearch
 from handler.db.pool import Database
 from handler.secrets import Secrets
 from handler.settings import Settings, SettingsError
@@ -26,6 +33,7 @@ class ChatServices:
     embedder: Embedder
     index: VectorIndex
     background: BackgroundTasks
+    web_search: WebSearch | None = None  # None: turns never search (and never ask whether to)
 
 
 def make_services(
@@ -43,6 +51,9 @@ def make_services(
 
     async def pinecone_key() -> str | None:
         return await secrets.app_value("PINECONE_API_KEY")
+
+    async def tavily_key() -> str | None:
+        return await secrets.app_value("TAVILY_API_KEY")
 
     if settings.hf_api_key or settings.app_secrets_arn:
         model = HuggingFaceModel(http, settings, hf_key)
@@ -67,4 +78,10 @@ def make_services(
             ) from None
     else:
         index = PgVectorIndex(database)
-    return ChatServices(settings, database, model, embedder, index, background)
+    web_search: WebSearch | None = None
+    if isinstance(model, OfflineModel):
+        if settings.tavily_api_key:
+            log.warning("web search is off: the offline model never searches")
+    elif settings.tavily_api_key or settings.app_secrets_arn:
+        web_search = TavilySearch(http, settings, tavily_key)
+    return ChatServices(settings, database, model, embedder, index, background, web_search)

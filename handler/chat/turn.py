@@ -7,6 +7,11 @@ Nothing written is lost: the user message is committed before the model is
 called, the answer is saved every `Timing.save_every` seconds while it streams
 and once more at the end, whatever ended it (done, model failure, deadline,
 client gone, database failure).
+
+With web search configured (services.web_search), the decision whether to
+search runs alongside retrieval; a search shows as `searching`, `reading`
+(results to read) and `generating` before the one `sources` event. Without it
+nothing is started or awaited: the path to the first token is the same.
 """
 
 from __future__ import annotations
@@ -22,7 +27,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from handler.auth.identity import User
-from handler.chat import context, memories, plan, prompt, summaries
+from handler.chat import context, memories, plan, prompt, summaries, web_lookup
 from handler.chat.answer import Answer
 from handler.chat.events import (
     AnswerMessage,
@@ -39,6 +44,7 @@ from handler.chat.events import (
 from handler.chat.model import ModelError, complete
 from handler.chat.plan import ChatRequest, TurnFailed
 from handler.chat.services import ChatServices
+from handler.chat.web_search import WebSearch
 from handler.store import chat as store
 from handler.store import users
 from handler.store.sessions import DEFAULT_TITLE
@@ -58,6 +64,7 @@ class Timing:
     keepalive: float = 15.0  # seconds of silence before a keep-alive
     deadline_margin: float = 3.0  # seconds kept back before Lambda's deadline to end cleanly
     title_wait: float = 5.0  # how long a finished answer waits for its title
+    decision: float = 5.0  # seconds the fast model may take to decide on a web search
 
 
 class _DeadlineReached(Exception):
@@ -96,6 +103,7 @@ class _Turn:
         self.deadline = deadline
         self.timing = timing
         self.title_task: asyncio.Task[str | None] | None = None
+        self.web_task: asyncio.Task[Any] | None = None  # the web search's decision, then search
         self.answer: Answer | None = None
         self.user_words: list[str] = []
 
@@ -111,8 +119,9 @@ class _Turn:
 
     async def close(self) -> None:
         """Whatever ended the turn: the answer is stored, the side work scheduled."""
-        if self.title_task is not None and not self.title_task.done():
-            self.title_task.cancel()
+        for task in (self.title_task, self.web_task):
+            if task is not None and not task.done():
+                task.cancel()
         if self.answer is not None:
             with contextlib.suppress(TurnFailed):
                 await self._final_save()  # a client that left cannot be told; it is logged
@@ -153,9 +162,28 @@ class _Turn:
             self.title_task = asyncio.create_task(self._make_title(turn_plan.question))
 
         yield Status("building_context")
+        # A continuation never searches: it goes on with what its answer already cites.
+        web = None if request.is_continuation else services.web_search
+        if web is not None:  # off: nothing is started here, nor awaited below
+            self.web_task = self._decide_on_web_search(web, pool, turn_plan)
         built_context = await context.build(services, self.user.id, session, turn_plan.question)
-        if built_context.sources:
+        if web is not None and self.web_task is not None:
+            query = await self.web_task
+            if query is not None:
+                yield Status("searching")
+                self.web_task = asyncio.create_task(
+                    web_lookup.search(web, query, self._time_left())
+                )
+                async for event in self._keep_alive_until(self.web_task):
+                    yield event
+                results = self.web_task.result()
+                if results:
+                    yield Status("reading")
+                    built_context = context.with_web(built_context, results)
+                yield Status("generating")
+        if not answer.sources:  # a continuation keeps the sources its text already cites
             answer.sources = built_context.sources
+        if answer.sources:
             yield Sources(answer.sources)
         built = prompt.build(
             built_context.layers,
@@ -181,6 +209,23 @@ class _Turn:
         if title:
             yield Title(title)
         yield Done()
+
+    def _decide_on_web_search(
+        self, web: WebSearch, pool: Any, turn_plan: plan.TurnPlan
+    ) -> asyncio.Task[str | None]:
+        """The decision, started to run alongside retrieval."""
+        recent = [*turn_plan.conversation, turn_plan.new_message]
+        within = min(self.timing.decision, self._time_left())
+        return asyncio.create_task(
+            web_lookup.decide(web, self.services.model, pool, recent, within)
+        )
+
+    async def _keep_alive_until(self, task: asyncio.Task[Any]) -> AsyncIterator[Event]:
+        """Keep-alives while `task` runs: a web search may outlast the keep-alive interval."""
+        while not task.done():
+            done, _ = await asyncio.wait({task}, timeout=self.timing.keepalive)
+            if not done:
+                yield KeepAlive()
 
     async def _remember(self, pool: Any, message: str) -> None:
         """`remember: ...` stores an explicit memory before the answer is written."""

@@ -4,6 +4,10 @@ Each test scripts it: the words of the answer, the pause between chunks,
 frames split across TCP writes, an error object or a dropped connection
 mid-stream, a stall, or a non-200 answer. It records what it was asked and
 when it sent each chunk.
+
+The fast model answers by what its system prompt asks for: the web-search
+decision (`decision`, e.g. "[SEARCH: query]"), a title, durable facts, or a
+summary.
 """
 
 from __future__ import annotations
@@ -37,6 +41,10 @@ def _chunk(text: str) -> dict[str, Any]:
     }
 
 
+def _asks_for_decision(system: str) -> bool:
+    return "[NO_SEARCH]" in system
+
+
 def embedding(text: str, dimensions: int = 384) -> list[float]:
     """Bag of words hashed into buckets: texts sharing words are close."""
     vector = [0.0] * dimensions
@@ -65,6 +73,9 @@ class HuggingFace:
     summary: str = "The user hit a null pointer; the cause was a missing check."
     # The fast model's reply when asked for durable facts about the user.
     facts: str = "NONE"
+    # The fast model's reply when asked whether to search the web, and its pause first.
+    decision: str = "[NO_SEARCH]"
+    decision_delay: float = 0.0
     embed_status: int = 200
     requests: list[dict[str, Any]] = field(default_factory=list)
     sent_at: list[float] = field(default_factory=list)
@@ -82,6 +93,13 @@ class HuggingFace:
     def main_requests(self) -> list[dict[str, Any]]:
         return [r for r in self.requests if r["model"] == MAIN_MODEL]
 
+    def decision_requests(self) -> list[dict[str, Any]]:
+        return [
+            r
+            for r in self.requests
+            if r["model"] == FAST_MODEL and _asks_for_decision(r["messages"][0]["content"])
+        ]
+
     async def _chat(self, request: web.Request) -> web.StreamResponse:
         if request.headers.get("Authorization") != f"Bearer {API_KEY}":
             return web.json_response(
@@ -91,6 +109,9 @@ class HuggingFace:
         self.requests.append(body)
         if body["model"] == FAST_MODEL:
             system = body["messages"][0]["content"]
+            if _asks_for_decision(system):
+                await asyncio.sleep(self.decision_delay)
+                return await self._stream(request, [self.decision], delay=0, main=False)
             if "title" in system:
                 text = self.title
             elif "durable facts" in system:

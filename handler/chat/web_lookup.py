@@ -1,0 +1,111 @@
+"""The web-search step of a chat turn: whether to search, what for, and the results.
+
+It exists only when the services have a `WebSearch` (a Tavily key was given and
+the model is HuggingFace's: the offline model never searches). Alongside
+retrieval, `decide` checks the key and the platform's `web_search_enabled`
+setting, then asks the fast model, as the original did, to read the last two
+messages and reply `[SEARCH: query]` or `[NO_SEARCH]`. Nothing here raises: a
+slow or failed decision, or a failed search, is logged and the answer goes on
+without the web.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import math
+import re
+from typing import TYPE_CHECKING
+
+from handler.chat import prompt
+from handler.chat.model import ChatModel
+from handler.chat.web_search import MAX_QUERY_CHARS, WebResult, WebSearch, WebSearchError
+from handler.store import settings as platform_settings
+
+if TYPE_CHECKING:
+    import asyncpg
+
+log = logging.getLogger(__name__)
+
+DECISION_PROMPT = (
+    "You decide whether an assistant that helps developers debug needs a web search "
+    "to answer the conversation below. Search for what changes over time or is too "
+    "specific to know: recent releases, versions and changelogs, deprecations, "
+    "outages, current documentation, an exact error message from a specific library. "
+    "Do not search for general programming knowledge or for the user's own code. "
+    "Reply with exactly [SEARCH: <a short web search query>] or [NO_SEARCH], nothing else."
+)
+DECISION_MESSAGES = 2  # the last ones: the new message and what it answers
+DECISION_TOKENS = 400  # of each message the decision reads (a pasted log's head and tail)
+
+_SEARCH = re.compile(r"\[\s*SEARCH\s*:\s*(.+?)\s*\]", re.IGNORECASE | re.DOTALL)
+
+
+def parse_decision(reply: str) -> str | None:
+    """The query of a `[SEARCH: query]` reply; None for `[NO_SEARCH]` or anything else."""
+    found = _SEARCH.search(reply)
+    if found is None:
+        return None
+    query = " ".join(found.group(1).split()).strip("\"'`")
+    return query[:MAX_QUERY_CHARS] or None
+
+
+def decision_messages(recent: list[dict[str, str]]) -> list[dict[str, str]]:
+    transcript = "\n\n".join(
+        f"{m['role']}: {prompt.trim_middle(m['content'], DECISION_TOKENS)}"
+        for m in recent[-DECISION_MESSAGES:]
+    )
+    return [
+        {"role": "system", "content": DECISION_PROMPT},
+        {"role": "user", "content": transcript},
+    ]
+
+
+async def _ask(model: ChatModel, recent: list[dict[str, str]]) -> str:
+    # The fast model answers in a few tokens; closing the stream ends the request.
+    async with contextlib.aclosing(model.stream(decision_messages(recent), fast=True)) as stream:
+        return "".join([delta async for delta in stream])
+
+
+async def decide(
+    web: WebSearch,
+    model: ChatModel,
+    pool: asyncpg.Pool,
+    recent: list[dict[str, str]],
+    within: float,
+) -> str | None:
+    """The query to search the web for, or None (off, not needed, or the decision failed)."""
+    try:
+        async with asyncio.timeout(max(within, 0.0)):
+            if not await web.available():
+                log.info("web search skipped: no TAVILY_API_KEY")
+                return None
+            if not await platform_settings.web_search_enabled(pool):
+                log.info("web search skipped: the platform's web_search_enabled is off")
+                return None
+            reply = await _ask(model, recent)
+    except Exception as exc:
+        log.warning(
+            "web search decision failed; answering without the web",
+            extra={"error_type": type(exc).__name__, "error": str(exc)[:200]},
+        )
+        return None
+    query = parse_decision(reply)
+    log.info("web search decision", extra={"search": query is not None})
+    return query
+
+
+async def search(web: WebSearch, query: str, time_left: float) -> list[WebResult]:
+    """The results, or [] when the search failed or would outlive the turn's deadline."""
+    try:
+        async with asyncio.timeout(None if math.isinf(time_left) else max(time_left, 0.0)):
+            return await web.search(query)
+    except (WebSearchError, TimeoutError) as exc:
+        log.warning(
+            "web search failed; answering without web results",
+            extra={"error_type": type(exc).__name__, "error": str(exc)[:200]},
+        )
+    except Exception:
+        log.exception("web search failed unexpectedly; answering without web results")
+    return []
