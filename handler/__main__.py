@@ -11,6 +11,7 @@ import os
 import sys
 
 from handler import admin_cli, logs
+from handler.db.embedded import EmbeddedPostgresError
 from handler.settings import Settings, SettingsError
 
 log = logging.getLogger("handler")
@@ -40,6 +41,10 @@ def _serve(settings: Settings) -> None:
     if not settings.database_url:
         from handler.db import embedded
 
+        log.info(
+            "starting the embedded PostgreSQL (the first run creates it: a few seconds)",
+            extra={"data": str(embedded.DEFAULT_DATA_DIR)},
+        )
         url = embedded.start()
         log.info(
             "embedded PostgreSQL started",
@@ -188,6 +193,9 @@ def main(argv: list[str] | None = None) -> int:
             return admin_cli.run(settings, args)
     except SettingsError as exc:
         print(f"configuration error: {exc}", file=sys.stderr)
+        return 2
+    except EmbeddedPostgresError as exc:
+        print(f"embedded PostgreSQL: {exc}", file=sys.stderr)
         return 2
     return 0
 
