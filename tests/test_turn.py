@@ -281,7 +281,7 @@ async def test_search_decided_and_used(web_services, db, tavily):
     assert "Which pool size does asyncpg use?" in model.decisions[0][-1]["content"]
     system = model.asked[-1][0]["content"]
     assert "cite as [n]" in system
-    assert "[2] Release notes 2 (https://docs.example.com/releases/2): Version 2.0" in system
+    assert "[2] Release notes 2 (docs.example.com): Version 2.0" in system
     stored = await db.fetchval("SELECT sources FROM messages WHERE role = 'assistant'")
     assert json.loads(stored) == WEB_SOURCES
 

@@ -77,7 +77,7 @@ async def test_search_decided_and_used(web_api, db, huggingface, tavily):
     assert (searched["search_depth"], searched["max_results"]) == ("basic", 5)
     system = huggingface.main_requests()[-1]["messages"][0]["content"]
     assert "## Web search results (cite as [n])" in system
-    assert "[1] Release notes 1 (https://docs.example.com/releases/1): Version 1.0" in system
+    assert "[1] Release notes 1 (docs.example.com): Version 1.0" in system
 
     # The citations and their sources are the stored message's, after a reload too.
     messages = await web_api.json("GET", f"/api/sessions/{sid}/messages")
@@ -293,6 +293,7 @@ def test_results_keep_only_linkable_ones():
         b'{"title": "", "url": "http://b.example"},'
         b'{"title": "C", "url": "javascript:alert(1)"},'
         b'{"title": "D", "url": "https://d.example/with space"},'
+        b'{"title": "G", "url": "http://[::1"}, {"title": "H", "url": "https:///path"},'
         b'{"title": "E"}, "F"]}'
     )
     assert [(r.title, r.url, r.content) for r in _results(body)] == [

@@ -112,7 +112,8 @@ def with_web(built: Context, results: list[WebResult]) -> Context:
     if not fresh:
         return built
     numbered = list(enumerate(fresh, start=len(built.sources) + 1))
-    text = "\n".join(f"[{i}] {r.title} ({r.url}): {r.content}" for i, r in numbered)
+    # The host is enough to judge a source by; the whole link is in `sources`.
+    text = "\n".join(f"[{i}] {r.title} ({r.host}): {r.content}" for i, r in numbered)
     layers = [*built.layers, prompt.Layer("web", WEB_HEADING, f"{CITE}\n{text}")]
     sources = built.sources + [{"index": i, "title": r.title, "url": r.url} for i, r in numbered]
     return Context(layers, sources)

@@ -17,6 +17,7 @@ import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
+from urllib.parse import urlsplit
 
 import aiohttp
 
@@ -31,7 +32,7 @@ MAX_RESULTS = 5
 MAX_QUERY_CHARS = 400
 MAX_CONTENT_CHARS = 800  # of each result's snippet, to bound the prompt
 MAX_BODY_BYTES = 1024 * 1024  # five snippets are a few kilobytes
-_WEB_LINK = re.compile(r"https?://[^\s\x00-\x1f\x7f]{1,2000}", re.IGNORECASE)
+_WEB_LINK = re.compile(r"https?://[^\s\x00-\x1f\x7f]{1,1000}", re.IGNORECASE)
 
 
 class WebSearchError(Exception):
@@ -41,8 +42,12 @@ class WebSearchError(Exception):
 @dataclass(frozen=True, slots=True)
 class WebResult:
     title: str
-    url: str
+    url: str  # an absolute http(s) URL with a host
     content: str
+
+    @property
+    def host(self) -> str:
+        return urlsplit(self.url).hostname or self.url
 
 
 class WebSearch(Protocol):
@@ -138,13 +143,20 @@ def _result(item: Any) -> WebResult | None:
         return None
     url, title, content = item.get("url"), item.get("title"), item.get("content")
     # Only web links: a `javascript:` or `data:` URL must never become a citation link.
-    if not isinstance(url, str) or not _WEB_LINK.fullmatch(url):
+    if not isinstance(url, str) or not _WEB_LINK.fullmatch(url) or not _has_host(url):
         return None
     if not isinstance(title, str) or not title.strip():
         title = url
     content = content if isinstance(content, str) else ""
     return WebResult(
-        title=storable(" ".join(title.split()))[:300],
+        title=storable(" ".join(title.split()))[:200],
         url=url,
         content=storable(content.strip())[:MAX_CONTENT_CHARS],
     )
+
+
+def _has_host(url: str) -> bool:
+    try:
+        return bool(urlsplit(url).hostname)
+    except ValueError:  # e.g. a malformed IPv6 host
+        return False
