@@ -88,6 +88,7 @@ async def rotating(server, make_client, firebase, monkeypatch) -> Rotating:
         database_url=server.url(database, user=role),
         database_secret_arn=DB_ARN,
         database_ssl="require",
+        migrate_on_start=True,
         secrets_extension_port=extension.port,
         firebase_project_id=PROJECT_ID,
         firebase_certs_url=firebase.url,

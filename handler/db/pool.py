@@ -68,8 +68,12 @@ class Database:
         if s.migrate_on_start:
             from handler.db.migrate import migrate
 
-            async with pool.acquire() as conn:
-                applied = await migrate(conn)
+            try:
+                async with pool.acquire() as conn:
+                    applied = await migrate(conn)
+            except BaseException:
+                await pool.close()  # the next request makes a new one; leave none behind
+                raise
             if applied:
                 log.info("migrations applied", extra={"versions": applied})
         return pool
