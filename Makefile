@@ -16,6 +16,7 @@ help:
 	@sed -n 's/^## \([a-z-]*\): /\1\t/p' $(MAKEFILE_LIST) | awk -F'\t' '{printf "  make %-16s %s\n", $$1, $$2}'
 
 $(VENV)/.dev: pyproject.toml
+	@echo "Installing the service and its tools into $(VENV) (first run, or pyproject.toml changed: about a minute)"
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[dev]'
@@ -72,6 +73,7 @@ test-fast: $(VENV)/.test
 
 ## lint: ruff and terraform fmt, checking only
 lint: $(VENV)/.test
+	@command -v $(TERRAFORM) >/dev/null || { echo "make test needs Terraform 1.11 or later on PATH (terraform fmt, plan and apply tests): install it, or set TERRAFORM=/path/to/terraform"; exit 2; }
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
 	$(TERRAFORM) fmt -check -recursive $(TF_DIR)

@@ -313,6 +313,11 @@ def report(
     return compressed, uncompressed
 
 
+def step(what: str) -> None:
+    """Slow steps say what they are doing, as they start."""
+    print(f"- {what}", flush=True)
+
+
 def build(args: argparse.Namespace) -> Path:
     output = args.output.resolve()
     output.parent.mkdir(parents=True, exist_ok=True)
@@ -321,7 +326,12 @@ def build(args: argparse.Namespace) -> Path:
     try:
         with tempfile.TemporaryDirectory(prefix="debugflow-build-") as tmp:
             staging = Path(tmp) / "package"
+            step(
+                f"installing dependencies for python{recorded['python_version']} "
+                f"{recorded['architecture']} (pip, binary wheels)"
+            )
             pip_install(staging, requirements(args.extras), args.python_version, args.arch)
+            step("adding the service")
             shutil.copytree(
                 ROOT / PACKAGE,
                 staging / PACKAGE,
@@ -332,8 +342,11 @@ def build(args: argparse.Namespace) -> Path:
             files, left_out = collect(staging)
             if WRAPPER not in files:
                 raise BuildError(f"{WRAPPER} is missing from the package")
+            step("stripping shared objects")
             strip_shared_objects(files, args.arch)
+            step("compiling bytecode for the target interpreter")
             compile_bytecode(staging, files, args.python_version)
+            step("writing the zip")
             write_zip(files, built)
             compressed, uncompressed = report(built, output, files, left_out)
         check_size(compressed, uncompressed, args.max_size)
