@@ -31,6 +31,27 @@ UUID = {"type": "string", "format": "uuid"}
 TIME = {"type": "string", "format": "date-time"}
 SUCCESS = _obj(["success"], success={"const": True})
 
+# Text fields as validation.text checks them: no NUL (PostgreSQL text cannot
+# hold it), and unless blank is allowed, something besides whitespace (what
+# Python's str.strip() removes).
+NO_NUL = r"^[^\u0000]*$"
+_WHITESPACE = (
+    r"\t\n\u000b\u000c\r\u001c-\u001f \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
+)
+NOT_BLANK = rf"[^\u0000{_WHITESPACE}]"
+
+
+def _text(max_length: int | None = None, *, blank: bool = False, null: bool = False) -> dict:
+    schema: dict[str, Any] = {"type": ["string", "null"] if null else "string"}
+    if max_length is not None:
+        schema["maxLength"] = max_length
+    if blank:
+        schema["pattern"] = NO_NUL
+    else:
+        schema["allOf"] = [{"pattern": NO_NUL}, {"pattern": NOT_BLANK}]
+    return schema
+
+
 SCHEMAS: dict[str, Any] = {
     "Error": _obj(["error"], error=STR),
     "Project": _obj(
@@ -116,6 +137,16 @@ SCHEMAS: dict[str, Any] = {
 }
 
 
+def _events(description: str) -> dict[str, Any]:
+    """A text/event-stream response; its schema describes each event, as OpenAPI 3.2 does."""
+    event = _obj(
+        ["data"],
+        data={"type": "string", "description": "A JSON object, or `[DONE]` last"},
+        event={"type": "string"},
+    )
+    return {"description": description, "content": {"text/event-stream": {"schema": event}}}
+
+
 def _json(schema: Any, description: str = "OK") -> dict[str, Any]:
     return {"description": description, "content": {"application/json": {"schema": schema}}}
 
@@ -141,10 +172,11 @@ def _op(
         ]
     codes = set(errors)
     if auth:
-        codes |= {401, 403}
+        # 503: the token cannot be verified right now (Google's certificates unreachable).
+        codes |= {401, 403, 503}
         op["security"] = [{"firebase": []}, {"cookie": []}]
     if body is not None:
-        codes |= {400, 413}
+        codes |= {400, 408, 413}
     if params:
         codes |= {400, 404}
     for code in sorted(codes):
@@ -156,22 +188,44 @@ def _list(name: str) -> dict[str, Any]:
     return {"type": "array", "items": _ref(name)}
 
 
-NAME = _obj(["name"], name={"type": "string", "minLength": 1, "maxLength": 200})
+NAME = _obj(["name"], name=_text(200))
 SESSION_WITH_MESSAGES = {"allOf": [_ref("Session"), _obj(["messages"], messages=_list("Message"))]}
 MESSAGE_CHANGE = _obj(["success", "message"], success={"const": True}, message=_ref("Message"))
+
+
+def _chat_body() -> dict[str, Any]:
+    """A new message; or, with `parentId`, a regenerated answer or a continuation."""
+    off = {"const": False}  # absent or false: not this kind of turn
+    new_message = _obj(["message"], message=_text(), skipUserMessage=off, isContinuation=off)
+    regenerate = _obj(
+        ["skipUserMessage", "parentId"],
+        skipUserMessage={"const": True},
+        isContinuation=off,
+        parentId=UUID,
+    )
+    cont = _obj(
+        ["isContinuation", "parentId"],
+        isContinuation={"const": True},
+        skipUserMessage=off,
+        parentId=UUID,
+    )
+    return {
+        **_obj(
+            ["sessionId"],
+            sessionId=UUID,
+            message=_text(blank=True),
+            parentId={"type": ["string", "null"], "format": "uuid"},
+            skipUserMessage=BOOL,
+            isContinuation=BOOL,
+        ),
+        "anyOf": [new_message, regenerate, cont],
+    }
 
 
 def _chat_operation() -> dict[str, Any]:
     operation = _op(
         "Answer a message as server-sent events",
-        body=_obj(
-            ["sessionId"],
-            sessionId=UUID,
-            message={"type": "string"},
-            parentId={"type": ["string", "null"], "format": "uuid"},
-            skipUserMessage=BOOL,
-            isContinuation=BOOL,
-        ),
+        body=_chat_body(),
     )
     operation["responses"]["429"] = _json(
         _ref("RateLimited"), "The tier's allowance for the current 24 h window is used up"
@@ -193,10 +247,7 @@ def _chat_operation() -> dict[str, Any]:
         "opens with the first chat request after the previous one ended; the 429's "
         "`reset_at` is its end."
     )
-    operation["responses"]["200"] = {
-        "description": "The answer as server-sent events",
-        "content": {"text/event-stream": {"schema": {"type": "string"}}},
-    }
+    operation["responses"]["200"] = _events("The answer as server-sent events")
     return operation
 
 
@@ -208,7 +259,7 @@ def _memory_post() -> dict[str, Any]:
         "Remember a fact (EXPLICIT, ACTIVE); the same fact again returns it",
         _ref("Memory"),
         status="201",
-        body=_obj(["content"], content={"type": "string", "minLength": 1, "maxLength": 2000}),
+        body=_obj(["content"], content=_text(2000)),
     )
     operation["responses"]["200"] = _json(
         _ref("MemoryLimitExceeded"), "Nothing stored: the user has 20 active memories"
@@ -252,12 +303,7 @@ PATHS: dict[str, dict[str, Any]] = {
     "/debug-stream": {
         "get": {
             "summary": "Streaming check: 5 events 300 ms apart, then [DONE] (about 1.2 s)",
-            "responses": {
-                "200": {
-                    "description": 'Events `{"seq","of","elapsed_ms"}`',
-                    "content": {"text/event-stream": {"schema": {"type": "string"}}},
-                }
-            },
+            "responses": {"200": _events('Events `{"seq","of","elapsed_ms"}`')},
         }
     },
     "/api/user/profile": {
@@ -273,7 +319,7 @@ PATHS: dict[str, dict[str, Any]] = {
             ),
             body=_obj(
                 ["global_instructions"],
-                global_instructions={"type": ["string", "null"], "maxLength": 16000},
+                global_instructions=_text(16000, blank=True, null=True),
             ),
         ),
     },
@@ -339,7 +385,7 @@ PATHS: dict[str, dict[str, Any]] = {
             params=("id",),
             body=_obj(
                 ["context_instructions"],
-                context_instructions={"type": ["string", "null"], "maxLength": 16000},
+                context_instructions=_text(16000, blank=True, null=True),
             ),
         )
     },
@@ -367,11 +413,14 @@ PATHS: dict[str, dict[str, Any]] = {
             "Change title, pinned or project (at least one)",
             _ref("Session"),
             params=("id",),
-            body=_obj(
-                title={"type": "string", "minLength": 1, "maxLength": 200},
-                pinned=BOOL,
-                project_id={"type": ["string", "null"], "format": "uuid"},
-            ),
+            body={
+                **_obj(
+                    title=_text(200),
+                    pinned=BOOL,
+                    project_id={"type": ["string", "null"], "format": "uuid"},
+                ),
+                "anyOf": [{"required": [name]} for name in ("title", "pinned", "project_id")],
+            },
         ),
         "delete": _op("Delete a session and its messages", SUCCESS, params=("id",)),
     },
@@ -417,7 +466,11 @@ def document() -> dict[str, Any]:
             "description": (
                 "Errors are JSON objects with an `error` string. Ids are UUIDs; "
                 "another user's resource answers 404 exactly like a missing one. "
-                "Unknown body fields are ignored."
+                "Unknown body fields are ignored. Text fields refuse NUL characters and "
+                "unpaired surrogates (400 naming the field). A POST, PUT, PATCH or DELETE "
+                "authenticated by the `debugflow_token` cookie (not the Authorization "
+                "header) must carry an allowed `Origin`, or it is refused with 403. A body "
+                "not received within 30 s is a 408."
             ),
         },
         "paths": {**PATHS, **admin.OPENAPI_PATHS, **super_user.OPENAPI_PATHS},
