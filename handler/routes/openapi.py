@@ -236,7 +236,11 @@ def _chat_operation() -> dict[str, Any]:
         "message `parentId`) is true. Events, each `data: <json>`: "
         '`{"status":"connecting","model":...}`, then `{"error"}` and the end if the '
         'session is not the caller\'s; `{"userMessageId"}`, `{"messageId"}`, '
-        '`{"status":"building_context"}`, `{"sources":[...]}` when there are any, '
+        '`{"status":"building_context"}`; when the answer searches the web, '
+        '`{"status":"searching"}`, `{"status":"reading"}` (there are results to read) '
+        'and `{"status":"generating"}`; then `{"sources":[{"index","title","url"}]}` '
+        "when there are any: one numbered list of related sessions, known logs and web "
+        "results that the answer cites as `[n]` and keeps; "
         '`{"content"}` deltas, `{"title"}` when the session gets its title, and '
         '`[DONE]` last. A failure after the stream started sends `{"error"}` and '
         "ends it; what was generated is kept. `: keep-alive` comments may appear. "
