@@ -160,11 +160,14 @@ def _body_routes(app) -> list[tuple[str, str]]:
     return found
 
 
-async def test_deeply_nested_json_is_a_400_on_every_body_route(api):
+async def test_deeply_nested_json_is_a_400_on_every_body_route(api, db):
     # Reproduction: json.loads raised RecursionError, answered 500.
+    await api.json("GET", "/api/user/profile")
+    await db.execute("UPDATE users SET role = 'super_user' WHERE id = 'alice'")  # every route
     deep = "[" * 100_000 + "]" * 100_000
     routes = _body_routes(api.app)
     assert ("POST", "/api/chat") in routes and len(routes) >= 8
+    refused = 0
     for method, path in routes:
         for raw in (deep, '{"a": ' + deep + "}"):
             status, body = await _raw(api, method, path, raw)
@@ -172,6 +175,8 @@ async def test_deeply_nested_json_is_a_400_on_every_body_route(api):
             if status != 404:  # routes without a body check the id first
                 assert status == 400, (method, path, body)
                 assert body["error"] == "Request body is nested too deeply", (method, path, body)
+                refused += 1
+    assert refused >= 16
 
 
 async def test_an_unfinished_body_gets_408(api, monkeypatch):
