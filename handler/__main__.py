@@ -56,15 +56,15 @@ def _serve(settings: Settings) -> None:
 
 
 async def _migrate(settings: Settings) -> None:
-    import asyncpg
-
+    from handler.db.connect import Connector
     from handler.db.migrate import migrate
+    from handler.secrets import Secrets
 
     if not settings.database_url:
         raise SettingsError("DATABASE_URL: required by `migrate`")
-    conn = await asyncpg.connect(
-        settings.database_url, ssl=settings.database_ssl, timeout=settings.database_connect_timeout
-    )
+    # The service's own login and TLS: the secret's password, verify-full with the RDS CAs.
+    connect = Connector(settings, Secrets(settings))
+    conn = await connect(settings.database_url, timeout=settings.database_connect_timeout)
     try:
         applied = await migrate(conn)
     finally:

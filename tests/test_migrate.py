@@ -1,6 +1,7 @@
 """Migrations: the schema, idempotence, and two runners at once."""
 
 import asyncio
+import sys
 
 import asyncpg
 
@@ -73,3 +74,26 @@ async def test_every_foreign_key_is_indexed(db):
         """
     )
     assert [dict(r) for r in rows] == []
+
+
+async def test_the_migrate_command_as_operators_run_it(fresh_database):
+    url = await fresh_database()
+    env = {"PATH": "/usr/bin:/bin", "DATABASE_URL": url, "DATABASE_SSL": "disable"}
+
+    async def run() -> str:
+        process = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "handler",
+            "migrate",
+            env=env,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
+        out, err = await process.communicate()
+        assert process.returncode == 0, err.decode()
+        return out.decode().strip()
+
+    versions = ", ".join(m.version for m in discover())
+    assert await run() == f"applied: {versions}"
+    assert await run() == "schema is up to date"

@@ -14,6 +14,7 @@ import time
 import aiohttp
 from aiohttp import web
 
+from handler.errors import ApiError
 from handler.keys import DATABASE, HTTP, SETTINGS, STARTED_AT
 from handler.sse import DONE, encode_data
 from handler.timeutil import elapsed_ms, now_iso
@@ -34,6 +35,8 @@ def describe_db_error(exc: BaseException) -> str:
     """A safe, actionable description of a database failure."""
     import asyncpg
 
+    if isinstance(exc, ApiError):  # the pool's own verdict (busy, refused secret), already safe
+        return exc.error
     if isinstance(exc, TimeoutError):
         return "Database did not answer in time"
     if isinstance(exc, asyncpg.InvalidAuthorizationSpecificationError):
