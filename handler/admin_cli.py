@@ -83,17 +83,13 @@ async def grant(pool: asyncpg.Pool, role: str, uid: str, *, replace: bool = Fals
     details = {"via": "cli", "operator": _operator()}
     try:
         async with pool.acquire() as conn, conn.transaction():
-            target = await conn.fetchrow(
-                "SELECT id, email, role FROM users WHERE id = $1 FOR UPDATE", uid
-            )
+            target = await store.locked_user(conn, uid)
             if target is None:
                 raise GrantRefused(
                     f"no user {uid!r}: they must sign in once (the row is made then)"
                 )
             if role == SUPER_USER and target["role"] != SUPER_USER:
-                current = await conn.fetchrow(
-                    "SELECT id, email FROM users WHERE role = $1 FOR UPDATE", SUPER_USER
-                )
+                current = await store.locked_super_user(conn)
                 if current is not None:
                     if not replace:
                         raise GrantRefused(

@@ -42,10 +42,10 @@ async def consume(request: web.Request, user: User) -> Allowance:
     """Count one request against the user's tier, or raise the contract's 429."""
     limit = request.app[SETTINGS].rate_limits.for_tier(user.tier)
     pool = await request.app[DATABASE].pool()
-    row = await pool.fetchrow(usage.CONSUME, user.id, limit, user.tier)
+    row = await usage.consume(pool, user.id, limit, user.tier)
     if row is not None:
         return Allowance(limit, row["request_count"], row["reset_at"])
-    current = await pool.fetchrow(usage.CURRENT, user.id)
+    current = await usage.current(pool, user.id)
     if current is None:  # the window ended between the two statements
         return await consume(request, user)
     allowance = Allowance(limit, current["request_count"], current["reset_at"])

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from handler.db.pool import Database
-from handler.store import chat as store
+from handler.store import messages
 
 
 @dataclass
@@ -32,7 +32,7 @@ class Answer:
 
     async def save(self, database: Database) -> None:
         pool = await database.pool()
-        await store.append_answer(pool, self.id, self.text[self.stored_length :], self.sources)
+        await messages.append_answer(pool, self.id, self.text[self.stored_length :], self.sources)
         self.stored_length = len(self.text)
         self.saved_once = True
         self.saved_at = time.monotonic()

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 from handler.db.pool import Database
+from handler.store import vectors
 
 SESSION_SUMMARY = "session_summary"
 KNOWN_LOG = "known_log"
@@ -67,53 +68,15 @@ class VectorIndex(Protocol):
     async def close(self) -> None: ...
 
 
-def vector_literal(vector: list[float]) -> str:
-    return "[" + ",".join(f"{v:.7g}" for v in vector) + "]"
-
-
 class PgVectorIndex:
-    COLUMNS = "id, kind, title, content, url, user_id, project_id, session_id"
+    """The default index: pgvector in the service's own database (store/vectors.py)."""
 
     def __init__(self, database: Database) -> None:
         self._database = database
 
     async def upsert(self, document: Document, vector: list[float]) -> None:
-        pool = await self._database.pool()
-        await pool.execute(
-            f"""
-            INSERT INTO vector_items ({self.COLUMNS}, embedding)
-            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::vector)
-            ON CONFLICT (id) DO UPDATE SET
-                title = EXCLUDED.title, content = EXCLUDED.content, url = EXCLUDED.url,
-                project_id = EXCLUDED.project_id, embedding = EXCLUDED.embedding,
-                updated_at = now()
-            """,
-            document.id,
-            document.kind,
-            document.title,
-            document.content,
-            document.url,
-            document.user_id,
-            document.project_id,
-            document.session_id,
-            vector_literal(vector),
-        )
-
-    async def _search(self, where: str, vector: list[float], top_k: int, *args: object):
-        pool = await self._database.pool()
-        rows = await pool.fetch(
-            f"""
-            SELECT {self.COLUMNS}, 1 - (embedding <=> $1::vector) AS score
-            FROM vector_items WHERE {where}
-            ORDER BY embedding <=> $1::vector LIMIT $2
-            """,
-            vector_literal(vector),
-            top_k,
-            *args,
-        )
-        return [
-            Match(Document(**{k: r[k] for k in self.COLUMNS.split(", ")}), r["score"]) for r in rows
-        ]
+        values = tuple(getattr(document, column) for column in vectors.COLUMNS)
+        await vectors.upsert(await self._database.pool(), values, vector)
 
     async def summaries(
         self,
@@ -124,26 +87,25 @@ class PgVectorIndex:
         exclude_session: uuid.UUID,
         top_k: int,
     ) -> list[Match]:
-        return await self._search(
-            "kind = 'session_summary' AND user_id = $3 "
-            "AND project_id IS NOT DISTINCT FROM $4 AND session_id <> $5",
-            vector,
-            top_k,
-            user_id,
-            project_id,
-            exclude_session,
+        pool = await self._database.pool()
+        rows = await vectors.nearest_summaries(
+            pool, vector, top_k, user_id, project_id, exclude_session
         )
+        return [_match(r) for r in rows]
 
     async def known_logs(self, vector: list[float], *, top_k: int) -> list[Match]:
-        return await self._search("kind = 'known_log'", vector, top_k)
+        rows = await vectors.nearest_known_logs(await self._database.pool(), vector, top_k)
+        return [_match(r) for r in rows]
 
     async def delete(self, ids: list[str]) -> None:
-        pool = await self._database.pool()
-        await pool.execute("DELETE FROM vector_items WHERE id = ANY($1::text[])", ids)
+        await vectors.delete(await self._database.pool(), ids)
 
     async def delete_user(self, user_id: str) -> None:
-        pool = await self._database.pool()
-        await pool.execute("DELETE FROM vector_items WHERE user_id = $1", user_id)
+        await vectors.delete_user(await self._database.pool(), user_id)
 
     async def close(self) -> None:
         """The pool belongs to the application, which closes it."""
+
+
+def _match(row: Any) -> Match:
+    return Match(Document(**{c: row[c] for c in vectors.COLUMNS}), row["score"])

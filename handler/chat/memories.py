@@ -15,7 +15,7 @@ import re
 
 from handler.chat.model import OfflineModel, complete
 from handler.chat.services import ChatServices
-from handler.store import users
+from handler.store import memories
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +37,7 @@ def explicit_fact(message: str) -> str | None:
     if message[: len(EXPLICIT_PREFIX)].lower() != EXPLICIT_PREFIX:
         return None
     fact = message[len(EXPLICIT_PREFIX) :].strip()
-    return fact[: users.MAX_CONTENT] or None
+    return fact[: memories.MAX_CONTENT] or None
 
 
 def parse_facts(reply: str) -> list[str]:
@@ -67,6 +67,6 @@ async def propose(services: ChatServices, user_id: str, user_messages: list[str]
     if not facts:
         return 0
     pool = await services.database.pool()
-    proposed = await users.propose_memories(pool, user_id, facts)
+    proposed = await memories.propose(pool, user_id, facts)
     log.info("memories proposed", extra={"count": proposed})
     return proposed

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from handler.chat.answer import Answer
-from handler.store import chat as store
+from handler.store import messages
 
 if TYPE_CHECKING:
     import asyncpg
@@ -48,11 +48,11 @@ class TurnPlan:
 async def _new(pool: asyncpg.Pool, request: ChatRequest) -> TurnPlan:
     if (
         request.parent_id
-        and await store.message(pool, request.session_id, request.parent_id) is None
+        and await messages.get(pool, request.session_id, request.parent_id) is None
     ):
         raise TurnFailed("Parent message not found")
-    conversation = await store.path(pool, request.session_id, request.parent_id)
-    user_message_id = await store.add_message(
+    conversation = await messages.path(pool, request.session_id, request.parent_id)
+    user_message_id = await messages.add(
         pool, request.session_id, request.parent_id, "user", request.message
     )
     earlier = [m["content"] for m in conversation if m["role"] == "user"][-2:]
@@ -67,12 +67,12 @@ async def _new(pool: asyncpg.Pool, request: ChatRequest) -> TurnPlan:
 
 
 async def _regenerate(pool: asyncpg.Pool, request: ChatRequest) -> TurnPlan:
-    target = await store.message(pool, request.session_id, request.parent_id)
+    target = await messages.get(pool, request.session_id, request.parent_id)
     if target is None or target["role"] != "user":
         raise TurnFailed("Message to answer not found")
     return TurnPlan(
         question=target["content"],
-        conversation=await store.path(pool, request.session_id, target["parent_id"]),
+        conversation=await messages.path(pool, request.session_id, target["parent_id"]),
         new_message={"role": "user", "content": target["content"]},
         user_message_id=target["id"],
         answer=None,
@@ -81,11 +81,11 @@ async def _regenerate(pool: asyncpg.Pool, request: ChatRequest) -> TurnPlan:
 
 
 async def _continue(pool: asyncpg.Pool, request: ChatRequest) -> TurnPlan:
-    target = await store.message(pool, request.session_id, request.parent_id)
+    target = await messages.get(pool, request.session_id, request.parent_id)
     if target is None or target["role"] != "assistant":
         raise TurnFailed("Message to continue not found")
     # The conversation ends with the partial answer being continued.
-    conversation = await store.path(pool, request.session_id, target["id"])
+    conversation = await messages.path(pool, request.session_id, target["id"])
     question = next((m["content"] for m in reversed(conversation) if m["role"] == "user"), "")
     prefix = target["content"]
     return TurnPlan(

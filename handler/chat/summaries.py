@@ -12,7 +12,7 @@ import uuid
 from handler.chat.index import SESSION_SUMMARY, Document, summary_id
 from handler.chat.model import complete
 from handler.chat.services import ChatServices
-from handler.store import chat as store
+from handler.store import messages, sessions
 
 log = logging.getLogger(__name__)
 
@@ -33,10 +33,10 @@ def is_stale(messages: int, summarised_at_count: int) -> bool:
 async def refresh(services: ChatServices, session_id: uuid.UUID) -> bool:
     """Write a fresh summary when the session's is missing or stale; True if written."""
     pool = await services.database.pool()
-    state = await store.summary_state(pool, session_id)
+    state = await sessions.summary_state(pool, session_id)
     if state is None or not is_stale(state["messages"], state["summary_message_count"]):
         return False
-    recent = await store.recent_messages(pool, session_id, 20)
+    recent = await messages.recent(pool, session_id, 20)
     transcript = "\n".join(f"{m['role']}: {m['content']}" for m in recent)[-TRANSCRIPT_CHARS:]
     summary = (
         await complete(
@@ -57,6 +57,6 @@ async def refresh(services: ChatServices, session_id: uuid.UUID) -> bool:
         ),
         vector,
     )
-    await store.save_summary(pool, session_id, summary, state["messages"])
+    await sessions.save_summary(pool, session_id, summary, state["messages"])
     log.info("session summarised", extra={"session_id": str(session_id)})
     return True

@@ -45,9 +45,8 @@ from handler.chat.model import ModelError, complete
 from handler.chat.plan import ChatRequest, TurnFailed
 from handler.chat.services import ChatServices
 from handler.chat.web_search import WebSearch
-from handler.store import chat as store
-from handler.store import users
-from handler.store.sessions import DEFAULT_TITLE
+from handler.store import memories as ledger
+from handler.store import messages, sessions
 
 log = logging.getLogger(__name__)
 
@@ -138,7 +137,7 @@ class _Turn:
     async def _answer(self) -> AsyncIterator[Event]:
         services, request = self.services, self.request
         pool = await services.database.pool()
-        session = await store.session_context(pool, self.user.id, request.session_id)
+        session = await sessions.context(pool, self.user.id, request.session_id)
         if session is None:
             raise TurnFailed("Session not found")
         turn_plan = await plan.prepare(pool, request)
@@ -151,14 +150,14 @@ class _Turn:
         answer = turn_plan.answer
         if answer is None:
             answer = Answer(
-                await store.add_message(
+                await messages.add(
                     pool, request.session_id, turn_plan.user_message_id, "assistant", ""
                 )
             )
         self.answer = answer
         yield AnswerMessage(answer.id)
 
-        if session["title"] == DEFAULT_TITLE and not request.is_continuation:
+        if session["title"] == sessions.DEFAULT_TITLE and not request.is_continuation:
             self.title_task = asyncio.create_task(self._make_title(turn_plan.question))
 
         yield Status("building_context")
@@ -230,7 +229,7 @@ class _Turn:
     async def _remember(self, pool: Any, message: str) -> None:
         """`remember: ...` stores an explicit memory before the answer is written."""
         fact = memories.explicit_fact(message)
-        if fact is not None and await users.add_memory(pool, self.user.id, fact) is None:
+        if fact is not None and await ledger.add(pool, self.user.id, fact) is None:
             log.info("explicit memory not stored: the active limit is reached")
 
     async def _final_save(self) -> None:
@@ -319,7 +318,7 @@ class _Turn:
             )
             title = re.sub(r"\s+", " ", raw).strip().strip("\"'*#").strip()[:80]
             pool = await self.services.database.pool()
-            if title and await store.set_title_if_default(pool, self.request.session_id, title):
+            if title and await sessions.set_title_if_default(pool, self.request.session_id, title):
                 return title
         except Exception as exc:
             log.warning("title generation failed", extra={"error_type": type(exc).__name__})

@@ -14,7 +14,8 @@ from aiohttp import web
 
 from handler import roles, validation
 from handler.errors import ApiError, bad_request, not_found
-from handler.keys import DATABASE, SETTINGS, STARTED_AT, USER
+from handler.keys import SETTINGS, STARTED_AT, USER
+from handler.routes.common import pool_of
 from handler.routes.openapi import _obj, _op
 from handler.store import admin as store
 from handler.store import audit, usage
@@ -79,7 +80,7 @@ def duration(body: dict[str, Any], *, allow_missing: bool) -> str | None:
 @routes.get("/api/admin/dashboard")
 @roles.admin
 async def dashboard(request: web.Request) -> web.Response:
-    pool = await request.app[DATABASE].pool()
+    pool = await pool_of(request)
     metrics = await store.dashboard(pool)
     health = {
         # The figures above came from the database, so it answers.
@@ -102,7 +103,7 @@ async def search_users(request: web.Request) -> web.Response:
     if not query or len(query) > MAX_QUERY or "\x00" in query:
         raise bad_request(f"The search must be 1 to {MAX_QUERY} characters")
     limit, offset = page(request)
-    pool = await request.app[DATABASE].pool()
+    pool = await pool_of(request)
     return web.json_response(await store.search(pool, query, limit, offset))
 
 
@@ -110,7 +111,7 @@ async def search_users(request: web.Request) -> web.Response:
 @roles.admin
 async def blocked_users(request: web.Request) -> web.Response:
     limit, offset = page(request, default=100, maximum=500)
-    pool = await request.app[DATABASE].pool()
+    pool = await pool_of(request)
     return web.json_response(await store.blocked(pool, limit, offset))
 
 
@@ -123,7 +124,7 @@ async def block(request: web.Request) -> web.Response:
     length = duration(body, allow_missing=False)
     actor_id = request[USER].id
     roles.check_not_self(actor_id, target_id, "block or unblock")
-    pool = await request.app[DATABASE].pool()
+    pool = await pool_of(request)
     async with store.acting(pool, actor_id, target_id) as act:
         roles.check_still(act.actor, roles.STAFF)
         if act.target is None:
@@ -161,7 +162,7 @@ async def set_tier(request: web.Request) -> web.Response:
     if tier not in usage.TIERS:
         raise bad_request(f"'tier' must be one of {', '.join(usage.TIERS)}")
     actor_id = request[USER].id
-    pool = await request.app[DATABASE].pool()
+    pool = await pool_of(request)
     async with store.acting(pool, actor_id, target_id) as act:
         roles.check_still(act.actor, roles.STAFF)
         if act.target is None:
@@ -195,7 +196,7 @@ async def suggest_role(request: web.Request) -> web.Response:
     why = reason(body)
     actor_id = request[USER].id
     roles.check_not_self(actor_id, target_id, "suggest a role for")
-    pool = await request.app[DATABASE].pool()
+    pool = await pool_of(request)
     async with store.acting(pool, actor_id, target_id) as act:
         roles.check_still(act.actor, roles.STAFF)
         if act.target is None:
@@ -237,7 +238,7 @@ async def suggest_role(request: web.Request) -> web.Response:
 async def usage_stats(request: web.Request) -> web.Response:
     days = int_query(request, "days", 30, 1, 366)
     top = int_query(request, "top", 10, 1, 100)
-    pool = await request.app[DATABASE].pool()
+    pool = await pool_of(request)
     result = await usage.stats(pool, days, top)
     limits = request.app[SETTINGS].rate_limits
     for user in result["top_users"]:

@@ -15,8 +15,10 @@ import aiohttp
 from aiohttp import web
 
 from handler.errors import ApiError
-from handler.keys import DATABASE, HTTP, SETTINGS, STARTED_AT
+from handler.keys import HTTP, SETTINGS, STARTED_AT
+from handler.routes.common import pool_of
 from handler.sse import DONE, encode_data
+from handler.store import server
 from handler.timeutil import elapsed_ms, now_iso
 
 log = logging.getLogger(__name__)
@@ -55,8 +57,8 @@ def describe_db_error(exc: BaseException) -> str:
 async def debug_db(request: web.Request) -> web.Response:
     started = time.perf_counter()
     try:
-        pool = await request.app[DATABASE].pool()
-        row = await pool.fetchrow("SELECT version() AS version, now() AS time_on_db")
+        pool = await pool_of(request)
+        row = await server.status(pool)
     except Exception as exc:
         log.warning("database check failed", extra={"error_type": type(exc).__name__})
         return web.json_response(

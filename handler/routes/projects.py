@@ -8,7 +8,8 @@ from aiohttp import web
 
 from handler import validation
 from handler.errors import not_found
-from handler.keys import DATABASE, USER
+from handler.keys import USER
+from handler.routes.common import pool_of
 from handler.store import projects, sessions
 
 routes = web.RouteTableDef()
@@ -20,7 +21,7 @@ MAX_INSTRUCTIONS = 16_000
 
 @routes.get("/api/projects")
 async def list_projects(request: web.Request) -> web.Response:
-    pool = await request.app[DATABASE].pool()
+    pool = await pool_of(request)
     return web.json_response(await projects.list_for(pool, request[USER].id))
 
 
@@ -28,14 +29,14 @@ async def list_projects(request: web.Request) -> web.Response:
 async def create_project(request: web.Request) -> web.Response:
     body = await validation.json_object(request)
     name = validation.text(body, "name", max_length=MAX_NAME).strip()
-    pool = await request.app[DATABASE].pool()
+    pool = await pool_of(request)
     return web.json_response(await projects.create(pool, request[USER].id, name), status=201)
 
 
 @routes.get("/api/projects/{id}")
 async def get_project(request: web.Request) -> web.Response:
     project_id = validation.path_uuid(request, "id", "project")
-    project = await projects.get(await request.app[DATABASE].pool(), request[USER].id, project_id)
+    project = await projects.get(await pool_of(request), request[USER].id, project_id)
     if project is None:
         raise not_found("Project")
     return web.json_response(project)
@@ -43,7 +44,7 @@ async def get_project(request: web.Request) -> web.Response:
 
 async def _update(request: web.Request, column: str, value: Any) -> web.Response:
     project_id = validation.path_uuid(request, "id", "project")
-    pool = await request.app[DATABASE].pool()
+    pool = await pool_of(request)
     project = await projects.update(pool, request[USER].id, project_id, column, value)
     if project is None:
         raise not_found("Project")
@@ -76,7 +77,7 @@ async def toggle_project_context(request: web.Request) -> web.Response:
 async def project_summaries(request: web.Request) -> web.Response:
     """The project's memory: summaries of its sessions, as chat wrote them."""
     project_id = validation.path_uuid(request, "id", "project")
-    pool = await request.app[DATABASE].pool()
+    pool = await pool_of(request)
     found = await sessions.project_summaries(pool, request[USER].id, project_id)
     if found is None:
         raise not_found("Project")
@@ -86,7 +87,7 @@ async def project_summaries(request: web.Request) -> web.Response:
 @routes.delete("/api/projects/{id}")
 async def delete_project(request: web.Request) -> web.Response:
     project_id = validation.path_uuid(request, "id", "project")
-    pool = await request.app[DATABASE].pool()
+    pool = await pool_of(request)
     if not await projects.delete(pool, request[USER].id, project_id):
         raise not_found("Project")
     return web.json_response({"success": True})

@@ -9,10 +9,10 @@ from aiohttp import web
 from handler import validation
 from handler.chat.index import summary_id
 from handler.errors import bad_request, not_found
-from handler.keys import CHAT, DATABASE, USER
+from handler.keys import CHAT, USER
 from handler.routes import vectors
-from handler.routes.users import limit_exceeded
-from handler.store import messages, projects, sessions, users
+from handler.routes.common import limit_exceeded, pool_of
+from handler.store import memories, messages, projects, sessions
 
 routes = web.RouteTableDef()
 
@@ -21,7 +21,7 @@ MAX_TITLE = 200
 
 @routes.get("/api/sessions")
 async def list_sessions(request: web.Request) -> web.Response:
-    pool = await request.app[DATABASE].pool()
+    pool = await pool_of(request)
     return web.json_response(await sessions.list_for(pool, request[USER].id))
 
 
@@ -36,7 +36,7 @@ async def _optional_json_object(request: web.Request) -> dict[str, Any]:
 async def create_session(request: web.Request) -> web.Response:
     body = await _optional_json_object(request)
     project_id = validation.optional_uuid(body, "project_id")
-    pool = await request.app[DATABASE].pool()
+    pool = await pool_of(request)
     session = await sessions.create(pool, request[USER].id, project_id)
     if session is None:
         raise not_found("Project")
@@ -46,9 +46,9 @@ async def create_session(request: web.Request) -> web.Response:
 @routes.get("/api/sessions/{id}")
 async def get_session(request: web.Request) -> web.Response:
     session_id = validation.path_uuid(request, "id", "session")
-    pool = await request.app[DATABASE].pool()
+    pool = await pool_of(request)
     session = await sessions.get(pool, request[USER].id, session_id)
-    found = await sessions.messages(pool, request[USER].id, session_id) if session else None
+    found = await messages.list_for_session(pool, request[USER].id, session_id) if session else None
     if session is None or found is None:
         raise not_found("Session")
     return web.json_response({**session, "messages": found})
@@ -57,9 +57,7 @@ async def get_session(request: web.Request) -> web.Response:
 @routes.get("/api/sessions/{id}/messages")
 async def list_messages(request: web.Request) -> web.Response:
     session_id = validation.path_uuid(request, "id", "session")
-    found = await sessions.messages(
-        await request.app[DATABASE].pool(), request[USER].id, session_id
-    )
+    found = await messages.list_for_session(await pool_of(request), request[USER].id, session_id)
     if found is None:
         raise not_found("Session")
     return web.json_response(found)
@@ -78,7 +76,7 @@ async def update_session(request: web.Request) -> web.Response:
         changes["project_id"] = validation.optional_uuid(body, "project_id")
     if not changes:
         raise bad_request("Give at least one of 'title', 'pinned', 'project_id'")
-    pool = await request.app[DATABASE].pool()
+    pool = await pool_of(request)
     user_id = request[USER].id
     if changes.get("project_id") and not await projects.get(pool, user_id, changes["project_id"]):
         raise not_found("Project")
@@ -91,7 +89,7 @@ async def update_session(request: web.Request) -> web.Response:
 @routes.delete("/api/sessions/{id}")
 async def delete_session(request: web.Request) -> web.Response:
     session_id = validation.path_uuid(request, "id", "session")
-    pool = await request.app[DATABASE].pool()
+    pool = await pool_of(request)
     if await sessions.get(pool, request[USER].id, session_id) is None:
         raise not_found("Session")
     await vectors.forget(request.app[CHAT].index.delete([summary_id(session_id)]))
@@ -104,7 +102,7 @@ async def delete_session(request: web.Request) -> web.Response:
 async def forget_summary(request: web.Request) -> web.Response:
     """Forget the session's summary: out of the project memory and the index."""
     session_id = validation.path_uuid(request, "id", "session")
-    pool = await request.app[DATABASE].pool()
+    pool = await pool_of(request)
     if await sessions.get(pool, request[USER].id, session_id) is None:
         raise not_found("Session")
     await vectors.forget(request.app[CHAT].index.delete([summary_id(session_id)]))
@@ -116,13 +114,13 @@ async def forget_summary(request: web.Request) -> web.Response:
 async def promote_summary(request: web.Request) -> web.Response:
     """Copy the session's summary into the user's memory ledger, as an active memory."""
     session_id = validation.path_uuid(request, "id", "session")
-    pool = await request.app[DATABASE].pool()
+    pool = await pool_of(request)
     found, summary = await sessions.summary(pool, request[USER].id, session_id)
     if not found:
         raise not_found("Session")
     if not summary:
         raise bad_request("This session has no summary yet")
-    memory = await users.add_memory(pool, request[USER].id, summary[: users.MAX_CONTENT])
+    memory = await memories.add(pool, request[USER].id, summary[: memories.MAX_CONTENT])
     if memory is None:
         return limit_exceeded()
     return web.json_response({"success": True, "memory": memory})
@@ -130,7 +128,7 @@ async def promote_summary(request: web.Request) -> web.Response:
 
 async def _set_deleted(request: web.Request, deleted: bool) -> web.Response:
     message_id = validation.path_uuid(request, "id", "message")
-    pool = await request.app[DATABASE].pool()
+    pool = await pool_of(request)
     message = await messages.set_deleted(pool, request[USER].id, message_id, deleted)
     if message is None:
         raise not_found("Message")

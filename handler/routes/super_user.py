@@ -15,7 +15,7 @@ from aiohttp import web
 from handler import roles, validation
 from handler.chat.prompt import DEFAULT_PLATFORM_INSTRUCTIONS
 from handler.errors import bad_request, not_found
-from handler.keys import DATABASE, USER
+from handler.keys import USER
 from handler.routes.admin import (
     NULLABLE_TIME,
     OPERATOR_USER,
@@ -28,6 +28,7 @@ from handler.routes.admin import (
     search_users,
     uid_param,
 )
+from handler.routes.common import pool_of
 from handler.routes.openapi import _obj
 from handler.store import admin as store
 from handler.store import audit, settings
@@ -41,13 +42,13 @@ MAX_INSTRUCTIONS = 16_000  # as the user's own instructions
 @routes.get("/api/super-user/admins")
 @roles.super_user
 async def admins(request: web.Request) -> web.Response:
-    return web.json_response(await store.staff(await request.app[DATABASE].pool()))
+    return web.json_response(await store.staff(await pool_of(request)))
 
 
 @routes.get("/api/super-user/promotion-requests")
 @roles.super_user
 async def promotion_requests(request: web.Request) -> web.Response:
-    pool = await request.app[DATABASE].pool()
+    pool = await pool_of(request)
     return web.json_response(await store.promotion_requests(pool))
 
 
@@ -56,7 +57,7 @@ async def promotion_requests(request: web.Request) -> web.Response:
 async def deny_promotion(request: web.Request) -> web.Response:
     """Turn down a pending role suggestion (404 when there is none)."""
     target_id = uid_param(request)
-    pool = await request.app[DATABASE].pool()
+    pool = await pool_of(request)
     async with store.acting(pool, request[USER].id, target_id) as act:
         roles.check_still(act.actor, roles.SUPER_ONLY)
         if act.target is None or act.target["suggested_role"] is None:
@@ -91,7 +92,7 @@ async def change_role(request: web.Request) -> web.Response:
     why = reason(body)
     actor_id = request[USER].id
     roles.check_not_self(actor_id, target_id, "change the role of")
-    pool = await request.app[DATABASE].pool()
+    pool = await pool_of(request)
     async with store.acting(pool, actor_id, target_id) as act:
         roles.check_still(act.actor, roles.SUPER_ONLY)
         if act.target is None:
@@ -122,7 +123,7 @@ async def change_status(request: web.Request) -> web.Response:
     why = reason(body)
     actor_id = request[USER].id
     roles.check_not_self(actor_id, target_id, "change the status of")
-    pool = await request.app[DATABASE].pool()
+    pool = await pool_of(request)
     async with store.acting(pool, actor_id, target_id) as act:
         roles.check_still(act.actor, roles.SUPER_ONLY)
         if act.target is None:
@@ -151,7 +152,7 @@ async def change_status(request: web.Request) -> web.Response:
 @routes.get("/api/super-user/global-context")
 @roles.super_user
 async def get_platform_instructions(request: web.Request) -> web.Response:
-    row = await settings.value(await request.app[DATABASE].pool(), settings.PLATFORM_INSTRUCTIONS)
+    row = await settings.value(await pool_of(request), settings.PLATFORM_INSTRUCTIONS)
     return web.json_response(
         {
             "content": row["value"] if row else "",
@@ -171,7 +172,7 @@ async def set_platform_instructions(request: web.Request) -> web.Response:
         body, "content", max_length=MAX_INSTRUCTIONS, nullable=True, allow_empty=True
     )
     stored = content if content and content.strip() else None
-    pool = await request.app[DATABASE].pool()
+    pool = await pool_of(request)
     async with store.acting(pool, request[USER].id) as act:
         roles.check_still(act.actor, roles.SUPER_ONLY)
         previous = await settings.locked_value(act.conn, settings.PLATFORM_INSTRUCTIONS)
@@ -191,7 +192,7 @@ async def set_platform_instructions(request: web.Request) -> web.Response:
 @routes.get("/api/super-user/web-search")
 @roles.super_user
 async def get_web_search(request: web.Request) -> web.Response:
-    pool = await request.app[DATABASE].pool()
+    pool = await pool_of(request)
     return web.json_response({"enabled": await settings.web_search_enabled(pool)})
 
 
@@ -200,7 +201,7 @@ async def get_web_search(request: web.Request) -> web.Response:
 async def set_web_search(request: web.Request) -> web.Response:
     body = await validation.json_object(request)
     enabled = validation.boolean(body, "enabled")
-    pool = await request.app[DATABASE].pool()
+    pool = await pool_of(request)
     async with store.acting(pool, request[USER].id) as act:
         roles.check_still(act.actor, roles.SUPER_ONLY)
         previous = await settings.locked_value(act.conn, settings.WEB_SEARCH_ENABLED)
@@ -226,7 +227,7 @@ async def audit_log(request: web.Request) -> web.Response:
         raise bad_request(f"'action' must be one of {', '.join(audit.ACTIONS)}")
     actor, target = (_optional_uid(request, name) for name in ("actor", "target"))
     entries = await audit.entries(
-        await request.app[DATABASE].pool(),
+        await pool_of(request),
         limit=limit,
         before=before,
         actor=actor,

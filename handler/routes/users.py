@@ -6,9 +6,10 @@ from aiohttp import web
 
 from handler import validation
 from handler.errors import not_found
-from handler.keys import CHAT, DATABASE, USER
+from handler.keys import CHAT, USER
 from handler.routes import vectors
-from handler.store import sessions, users
+from handler.routes.common import limit_exceeded, pool_of
+from handler.store import memories, sessions, users
 
 routes = web.RouteTableDef()
 
@@ -20,7 +21,7 @@ MAX_INSTRUCTIONS = 16_000
 async def protected(request: web.Request) -> web.Response:
     """The front end's sign-in confirmation: the user row is created or refreshed by now."""
     user = request[USER]
-    pool = await request.app[DATABASE].pool()
+    pool = await pool_of(request)
     return web.json_response(
         {
             "message": "Signed in",
@@ -33,15 +34,13 @@ async def protected(request: web.Request) -> web.Response:
 
 @routes.get("/api/user/profile")
 async def get_profile(request: web.Request) -> web.Response:
-    profile = await users.profile(await request.app[DATABASE].pool(), request[USER].id)
+    profile = await users.profile(await pool_of(request), request[USER].id)
     return web.json_response({"global_instructions": profile["global_instructions"]})
 
 
 @routes.get("/api/user/profile/full")
 async def get_full_profile(request: web.Request) -> web.Response:
-    return web.json_response(
-        await users.profile(await request.app[DATABASE].pool(), request[USER].id)
-    )
+    return web.json_response(await users.profile(await pool_of(request), request[USER].id))
 
 
 @routes.patch("/api/user/profile")
@@ -50,34 +49,22 @@ async def patch_profile(request: web.Request) -> web.Response:
     value = validation.text(
         body, "global_instructions", max_length=MAX_INSTRUCTIONS, nullable=True, allow_empty=True
     )
-    await users.set_global_instructions(await request.app[DATABASE].pool(), request[USER].id, value)
+    await users.set_global_instructions(await pool_of(request), request[USER].id, value)
     return web.json_response({"success": True, "global_instructions": value})
 
 
 @routes.get("/api/user/memories")
 async def list_memories(request: web.Request) -> web.Response:
-    pool = await request.app[DATABASE].pool()
-    return web.json_response(await users.memories(pool, request[USER].id))
-
-
-def limit_exceeded() -> web.Response:
-    """As the original: a 200 the settings page reads, with nothing stored."""
-    return web.json_response(
-        {
-            "status": users.LIMIT_EXCEEDED,
-            "message": f"You can keep at most {users.ACTIVE_LIMIT} active memories; "
-            "forget one first.",
-            "limit": users.ACTIVE_LIMIT,
-        }
-    )
+    pool = await pool_of(request)
+    return web.json_response(await memories.list_for(pool, request[USER].id))
 
 
 @routes.post("/api/user/memories")
 async def add_memory(request: web.Request) -> web.Response:
     body = await validation.json_object(request)
-    content = validation.text(body, "content", max_length=users.MAX_CONTENT).strip()
-    pool = await request.app[DATABASE].pool()
-    memory = await users.add_memory(pool, request[USER].id, content)
+    content = validation.text(body, "content", max_length=memories.MAX_CONTENT).strip()
+    pool = await pool_of(request)
+    memory = await memories.add(pool, request[USER].id, content)
     if memory is None:
         return limit_exceeded()
     return web.json_response(memory, status=201)
@@ -87,8 +74,8 @@ async def add_memory(request: web.Request) -> web.Response:
 async def archive_memory(request: web.Request) -> web.Response:
     """Forget an active memory, or reject a suggestion."""
     memory_id = validation.path_uuid(request, "id", "memory")
-    pool = await request.app[DATABASE].pool()
-    memory = await users.archive_memory(pool, request[USER].id, memory_id)
+    pool = await pool_of(request)
+    memory = await memories.archive(pool, request[USER].id, memory_id)
     if memory is None:
         raise not_found("Memory")
     return web.json_response({"success": True, **memory})
@@ -98,11 +85,11 @@ async def archive_memory(request: web.Request) -> web.Response:
 async def promote_memory(request: web.Request) -> web.Response:
     """Approve a suggestion (or bring back an archived memory): it becomes ACTIVE."""
     memory_id = validation.path_uuid(request, "id", "memory")
-    pool = await request.app[DATABASE].pool()
-    memory = await users.promote_memory(pool, request[USER].id, memory_id)
+    pool = await pool_of(request)
+    memory = await memories.promote(pool, request[USER].id, memory_id)
     if memory is None:
         raise not_found("Memory")
-    if memory == users.LIMIT_EXCEEDED:
+    if memory == memories.LIMIT_EXCEEDED:
         return limit_exceeded()
     return web.json_response(memory)
 
@@ -110,7 +97,7 @@ async def promote_memory(request: web.Request) -> web.Response:
 @routes.delete("/api/user/history")
 async def delete_history(request: web.Request) -> web.Response:
     await vectors.forget(request.app[CHAT].index.delete_user(request[USER].id))
-    pool = await request.app[DATABASE].pool()
+    pool = await pool_of(request)
     deleted = await sessions.delete_all(pool, request[USER].id)
     return web.json_response({"success": True, "deleted_sessions": deleted})
 
@@ -119,5 +106,5 @@ async def delete_history(request: web.Request) -> web.Response:
 async def delete_account(request: web.Request) -> web.Response:
     user_id = request[USER].id
     await vectors.forget(request.app[CHAT].index.delete_user(user_id))
-    await users.delete_account(await request.app[DATABASE].pool(), user_id)
+    await users.delete_account(await pool_of(request), user_id)
     return web.json_response({"success": True})

@@ -79,6 +79,16 @@ async def acting(
         )
 
 
+async def locked_user(conn: asyncpg.Connection, user_id: str) -> asyncpg.Record | None:
+    return await conn.fetchrow(
+        "SELECT id, email, role FROM users WHERE id = $1 FOR UPDATE", user_id
+    )
+
+
+async def locked_super_user(conn: asyncpg.Connection) -> asyncpg.Record | None:
+    return await conn.fetchrow("SELECT id, email FROM users WHERE role = 'super_user' FOR UPDATE")
+
+
 async def set_block(
     conn: asyncpg.Connection, user_id: str, interval: timedelta | None, blocked: bool
 ) -> asyncpg.Record:

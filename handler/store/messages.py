@@ -1,4 +1,5 @@
-"""Soft deletion of messages, owned through their session."""
+"""The `messages` table: the message tree of each session, its path, the growing answer,
+and soft deletion. Ownership goes through the session (`sessions.user_id`)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,25 @@ from handler.store import shapes
 
 if TYPE_CHECKING:
     import asyncpg
+
+COLUMNS = "id, role, content, sources, created_at, parent_id, is_deleted"
+
+
+async def list_for_session(
+    pool: asyncpg.Pool, user_id: str, session_id: uuid.UUID
+) -> list[dict[str, Any]] | None:
+    """All messages in creation order (deleted ones flagged), or None for no such session."""
+    async with pool.acquire() as conn, conn.transaction(readonly=True):
+        owned = await conn.fetchval(
+            "SELECT 1 FROM sessions WHERE id = $1 AND user_id = $2", session_id, user_id
+        )
+        if not owned:
+            return None
+        rows = await conn.fetch(
+            f"SELECT {COLUMNS} FROM messages WHERE session_id = $1 ORDER BY created_at, id",
+            session_id,
+        )
+    return [shapes.message(r) for r in rows]
 
 
 async def set_deleted(
@@ -26,3 +46,80 @@ async def set_deleted(
         deleted,
     )
     return shapes.message(row) if row else None
+
+
+async def get(pool: asyncpg.Pool, session_id: uuid.UUID, message_id: uuid.UUID):
+    return await pool.fetchrow(
+        "SELECT id, role, content, sources, parent_id FROM messages "
+        "WHERE id = $1 AND session_id = $2 AND NOT is_deleted",
+        message_id,
+        session_id,
+    )
+
+
+async def path(
+    pool: asyncpg.Pool, session_id: uuid.UUID, leaf: uuid.UUID | None
+) -> list[dict[str, str]]:
+    """The conversation from the root to `leaf` (inclusive), deleted messages left out."""
+    if leaf is None:
+        return []
+    rows = await pool.fetch(
+        """
+        WITH RECURSIVE chain AS (
+            SELECT id, parent_id, role, content, is_deleted, 0 AS depth
+            FROM messages WHERE id = $1 AND session_id = $2
+            UNION ALL
+            SELECT m.id, m.parent_id, m.role, m.content, m.is_deleted, c.depth + 1
+            FROM messages m JOIN chain c ON m.id = c.parent_id
+            WHERE m.session_id = $2 AND c.depth < 1000
+        )
+        SELECT role, content FROM chain WHERE NOT is_deleted AND content <> ''
+        ORDER BY depth DESC
+        """,
+        leaf,
+        session_id,
+    )
+    return [{"role": r["role"], "content": r["content"]} for r in rows]
+
+
+async def add(
+    pool: asyncpg.Pool,
+    session_id: uuid.UUID,
+    parent_id: uuid.UUID | None,
+    role: str,
+    content: str,
+) -> uuid.UUID:
+    async with pool.acquire() as conn, conn.transaction():
+        message_id = await conn.fetchval(
+            "INSERT INTO messages (session_id, parent_id, role, content) "
+            "VALUES ($1, $2, $3, $4) RETURNING id",
+            session_id,
+            parent_id,
+            role,
+            content,
+        )
+        await conn.execute("UPDATE sessions SET updated_at = now() WHERE id = $1", session_id)
+    return message_id
+
+
+async def append_answer(
+    pool: asyncpg.Pool, message_id: uuid.UUID, text: str, sources: list[dict[str, Any]]
+) -> None:
+    """Append to the stored answer in SQL, so two writers (two continuations) lose nothing."""
+    await pool.execute(
+        "UPDATE messages SET content = content || $2, sources = $3, "
+        "updated_at = clock_timestamp() WHERE id = $1",
+        message_id,
+        text,
+        sources,
+    )
+
+
+async def recent(pool: asyncpg.Pool, session_id: uuid.UUID, limit: int):
+    rows = await pool.fetch(
+        "SELECT role, content FROM messages WHERE session_id = $1 AND NOT is_deleted "
+        "AND content <> '' ORDER BY created_at DESC LIMIT $2",
+        session_id,
+        limit,
+    )
+    return [{"role": r["role"], "content": r["content"]} for r in reversed(rows)]

@@ -1,4 +1,5 @@
-"""Debug sessions and their message trees."""
+"""The `sessions` table: debug sessions, their titles and summaries, and the context a
+chat turn starts from (the session joined with its owner, project and memories)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,6 @@ if TYPE_CHECKING:
     import asyncpg
 
 COLUMNS = "id, title, pinned, project_id, created_at, updated_at"
-MESSAGE_COLUMNS = "id, role, content, sources, created_at, parent_id, is_deleted"
 DEFAULT_TITLE = "New Debug Session"
 
 
@@ -46,23 +46,6 @@ async def get(pool: asyncpg.Pool, user_id: str, session_id: uuid.UUID) -> dict[s
         f"SELECT {COLUMNS} FROM sessions WHERE id = $1 AND user_id = $2", session_id, user_id
     )
     return shapes.session(row) if row else None
-
-
-async def messages(
-    pool: asyncpg.Pool, user_id: str, session_id: uuid.UUID
-) -> list[dict[str, Any]] | None:
-    """All messages in creation order (deleted ones flagged), or None for no such session."""
-    async with pool.acquire() as conn, conn.transaction(readonly=True):
-        owned = await conn.fetchval(
-            "SELECT 1 FROM sessions WHERE id = $1 AND user_id = $2", session_id, user_id
-        )
-        if not owned:
-            return None
-        rows = await conn.fetch(
-            f"SELECT {MESSAGE_COLUMNS} FROM messages WHERE session_id = $1 ORDER BY created_at, id",
-            session_id,
-        )
-    return [shapes.message(r) for r in rows]
 
 
 async def update(
@@ -137,3 +120,60 @@ async def forget_summary(pool: asyncpg.Pool, user_id: str, session_id: uuid.UUID
         user_id,
     )
     return status == "UPDATE 1"
+
+
+async def context(pool: asyncpg.Pool, user_id: str, session_id: uuid.UUID) -> asyncpg.Record | None:
+    """The user's session with everything the prompt needs from its owner and project."""
+    return await pool.fetchrow(
+        """
+        SELECT s.id, s.title, s.project_id,
+               u.global_instructions,
+               p.context_instructions, COALESCE(p.context_enabled, false) AS context_enabled,
+               (SELECT value FROM global_settings WHERE key = 'platform_instructions')
+                   AS platform_instructions,
+               -- Only ACTIVE memories reach the model; suggestions wait for approval.
+               ARRAY(SELECT content FROM user_memories
+                     WHERE user_id = u.id AND status = 'ACTIVE'
+                     ORDER BY type = 'INFERRED', created_at DESC) AS memories
+        FROM sessions s
+        JOIN users u ON u.id = s.user_id
+        LEFT JOIN projects p ON p.id = s.project_id
+        WHERE s.id = $1 AND s.user_id = $2
+        """,
+        session_id,
+        user_id,
+    )
+
+
+async def set_title_if_default(pool: asyncpg.Pool, session_id: uuid.UUID, title: str) -> bool:
+    status = await pool.execute(
+        "UPDATE sessions SET title = $2 WHERE id = $1 AND title = $3",
+        session_id,
+        title,
+        DEFAULT_TITLE,
+    )
+    return status == "UPDATE 1"
+
+
+async def summary_state(pool: asyncpg.Pool, session_id: uuid.UUID) -> asyncpg.Record | None:
+    return await pool.fetchrow(
+        """
+        SELECT s.id, s.user_id, s.project_id, s.title, s.summary_message_count,
+               (SELECT count(*) FROM messages m
+                WHERE m.session_id = s.id AND NOT m.is_deleted AND m.content <> '') AS messages
+        FROM sessions s WHERE s.id = $1
+        """,
+        session_id,
+    )
+
+
+async def save_summary(
+    pool: asyncpg.Pool, session_id: uuid.UUID, summary: str, message_count: int
+) -> None:
+    await pool.execute(
+        "UPDATE sessions SET summary = $2, summary_message_count = $3, "
+        "summary_updated_at = now() WHERE id = $1",
+        session_id,
+        summary,
+        message_count,
+    )

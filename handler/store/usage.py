@@ -25,7 +25,7 @@ TIERS = ("free", "basic", "pro", "teams")
 # Count one request ($1 user, $2 the tier's limit, $3 the tier), or return no
 # row when the open window is used up; either way record it in usage_hourly.
 # A data-modifying CTE runs exactly once whether or not the outer query reads it.
-CONSUME = f"""
+_CONSUME = f"""
 WITH counted AS (
     INSERT INTO usage_counters AS u (user_id, window_started_at, request_count)
     VALUES ($1, now(), 1)
@@ -48,10 +48,21 @@ WITH counted AS (
 SELECT request_count, reset_at FROM counted
 """
 
-CURRENT = f"""
+_CURRENT = f"""
 SELECT request_count, window_started_at + interval '{WINDOW}' AS reset_at
 FROM usage_counters WHERE user_id = $1 AND window_started_at > now() - interval '{WINDOW}'
 """
+
+
+async def consume(pool: asyncpg.Pool, user_id: str, limit: int, tier: str) -> Any:
+    """Count and record one request: (request_count, reset_at), or None when refused."""
+    return await pool.fetchrow(_CONSUME, user_id, limit, tier)
+
+
+async def current(pool: asyncpg.Pool, user_id: str) -> Any:
+    """The open window's (request_count, reset_at), or None when none is open."""
+    return await pool.fetchrow(_CURRENT, user_id)
+
 
 # "The last 24 hours" of hourly buckets: the current hour and the 23 before it.
 LAST_24H = "date_trunc('hour', now(), 'UTC') - interval '23 hours'"
