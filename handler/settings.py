@@ -220,7 +220,8 @@ class Settings:
         "FIREBASE_AUTH_EMULATOR_HOST",
         _optional_text,
         None,
-        "Accept the Auth emulator's unsigned tokens (local only; refused on Lambda).",
+        "Accept the Auth emulator's unsigned tokens (local only: refused on Lambda and when "
+        "HOST is not a loopback address).",
     )
     rate_limits: RateLimits = _setting(  # noqa: RUF009 (RateLimits is frozen)
         "RATE_LIMITS",

@@ -280,6 +280,8 @@ async def test_a_block_refuses_everything_then_lifts_itself(chat_api, db):
     assert await api.json("GET", "/api/admin/users/blocked", uid=ADMIN) == []
     (found,) = await api.json("GET", f"/api/admin/users/search/{PLAIN}", uid=ADMIN)
     assert (found["status"], found["block_expires_at"]) == ("active", None)
+    # The user's own profile says so too.
+    assert (await api.json("GET", "/api/user/profile/full", uid=PLAIN))["status"] == "active"
 
 
 async def test_forever_until_unblocked_and_each_step_audited(api, db):

@@ -14,42 +14,12 @@ from handler.auth.tokens import InvalidToken
 from handler.errors import ApiError
 from handler.keys import DATABASE, SETTINGS, TOKEN_VERIFIER, USER
 from handler.secrets import SecretsUnavailable
+from handler.store import users
 
 log = logging.getLogger(__name__)
 
 TOKEN_COOKIE = "debugflow_token"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
-
-
-# Insert on first sight; update only when the token says something new, so an
-# ordinary request does not write.
-UPSERT_USER = """
-WITH changed AS (
-    INSERT INTO users (id, email, name, email_verified, sign_in_provider)
-    VALUES ($1, $2, $3, $4, $5)
-    ON CONFLICT (id) DO UPDATE SET
-        email = EXCLUDED.email,
-        name = COALESCE(EXCLUDED.name, users.name),
-        email_verified = EXCLUDED.email_verified,
-        sign_in_provider = EXCLUDED.sign_in_provider,
-        updated_at = now()
-    WHERE (users.email, users.email_verified, users.sign_in_provider)
-              IS DISTINCT FROM (EXCLUDED.email, EXCLUDED.email_verified, EXCLUDED.sign_in_provider)
-       OR (EXCLUDED.name IS NOT NULL AND users.name IS DISTINCT FROM EXCLUDED.name)
-    RETURNING id, email, name, role, status, tier, blocked_until
-)
-SELECT * FROM changed
-UNION ALL
-SELECT id, email, name, role, status, tier, blocked_until FROM users
-WHERE id = $1 AND NOT EXISTS (SELECT 1 FROM changed)
-"""
-
-# When a concurrent first request inserted the row, the upsert above waits for
-# it, changes nothing, and its SELECT still runs on the statement's snapshot,
-# taken before that insert committed: it returns no row. A new statement sees it.
-SELECT_USER = """
-SELECT id, email, name, role, status, tier, blocked_until FROM users WHERE id = $1
-"""
 
 
 def header_token(request: web.Request) -> str | None:
@@ -89,9 +59,7 @@ async def sign_in(request: web.Request, identity: Identity) -> User:
         identity.email_verified,
         identity.sign_in_provider,
     )
-    row = await pool.fetchrow(UPSERT_USER, *claims)
-    if row is None:
-        row = await pool.fetchrow(SELECT_USER, identity.uid)
+    row = await users.sign_in(pool, *claims)
     if row is None:  # the account was deleted in between
         raise ApiError(503, "Could not sign you in right now; try again")
     user = User(**dict(row))

@@ -25,16 +25,9 @@ async def list_sessions(request: web.Request) -> web.Response:
     return web.json_response(await sessions.list_for(pool, request[USER].id))
 
 
-async def _optional_json_object(request: web.Request) -> dict[str, Any]:
-    """POST /api/sessions may come with no body at all."""
-    if not (await request.read()).strip():
-        return {}
-    return await validation.json_object(request)
-
-
 @routes.post("/api/sessions")
 async def create_session(request: web.Request) -> web.Response:
-    body = await _optional_json_object(request)
+    body = await validation.json_object(request, optional=True)  # no body: no project
     project_id = validation.optional_uuid(body, "project_id")
     pool = await pool_of(request)
     session = await sessions.create(pool, request[USER].id, project_id)
