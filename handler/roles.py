@@ -49,7 +49,6 @@ def requires(*roles: str) -> Callable[[Handler], Handler]:
                 raise ApiError(403, f"Forbidden: this needs the {label} role")
             return await handler(request)
 
-        checked.required_roles = allowed  # type: ignore[attr-defined]
         return checked
 
     return decorate

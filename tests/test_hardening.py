@@ -13,6 +13,7 @@ import pytest
 from aiohttp import web
 
 from handler import validation
+from handler.chat.huggingface import HuggingFace
 from handler.chat.model import MAX_LINE_BYTES, HuggingFaceModel, ModelError
 from tests.chatstream import chat
 
@@ -231,7 +232,7 @@ async def _stream(make_settings, url: str) -> tuple[list[str], str | None]:
 
     deltas: list[str] = []
     async with aiohttp.ClientSession() as http:
-        model = HuggingFaceModel(http, make_settings(hf_base_url=url), key)
+        model = HuggingFaceModel(HuggingFace(http, make_settings(hf_base_url=url), key))
         try:
             async for delta in model.stream([{"role": "user", "content": "hi"}]):
                 deltas.append(delta)

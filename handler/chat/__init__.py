@@ -1,1 +1,6 @@
-"""POST /api/chat: context assembly, model streaming, retrieval and persistence."""
+"""The chat turn without HTTP: plan, context, model streaming, saving, side work.
+
+`turn.run_turn` yields typed events (events.py); routes/chat.py writes them as
+server-sent events. What a turn talks to (model, embedder, index, web search)
+is chosen once per application in services.py.
+"""

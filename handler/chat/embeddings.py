@@ -5,12 +5,11 @@ from __future__ import annotations
 import hashlib
 import math
 import re
-from collections.abc import Awaitable, Callable
 from typing import Protocol
 
 import aiohttp
 
-from handler.settings import Settings
+from handler.chat.huggingface import HuggingFace, MissingKey
 
 DIMENSIONS = 384  # all-MiniLM-L6-v2
 _WORDS = re.compile(r"[a-z0-9_]+")
@@ -25,31 +24,24 @@ class EmbeddingError(Exception):
 
 
 class HuggingFaceEmbedder:
-    def __init__(
-        self,
-        http: aiohttp.ClientSession,
-        settings: Settings,
-        api_key: Callable[[], Awaitable[str | None]],
-    ) -> None:
-        self._http = http
-        self._api_key = api_key
-        self._url = (
-            f"{settings.hf_base_url}/hf-inference/models/{settings.hf_embed_model}"
-            "/pipeline/feature-extraction"
-        )
+    """Feature extraction on HuggingFace's router (HF_EMBED_MODEL)."""
+
+    def __init__(self, hf: HuggingFace) -> None:
+        settings = hf.settings
+        self._hf = hf
+        self._path = f"/hf-inference/models/{settings.hf_embed_model}/pipeline/feature-extraction"
         self._timeout = aiohttp.ClientTimeout(
             total=settings.hf_read_timeout, sock_connect=settings.hf_connect_timeout
         )
 
     async def embed(self, text: str) -> list[float]:
-        headers = {"Authorization": f"Bearer {await self._api_key()}"}
         try:
-            async with self._http.post(
-                self._url, json={"inputs": text}, headers=headers, timeout=self._timeout
-            ) as resp:
+            async with self._hf.post(self._path, {"inputs": text}, self._timeout) as resp:
                 if resp.status != 200:
                     raise EmbeddingError(f"feature extraction answered HTTP {resp.status}")
                 vector = await resp.json(content_type=None)
+        except MissingKey:
+            raise EmbeddingError("no HuggingFace key: nothing was sent") from None
         except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
             raise EmbeddingError(f"feature extraction failed: {type(exc).__name__}") from exc
         # A single input may come back as [[...]] (one row per input).

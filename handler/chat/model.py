@@ -11,13 +11,13 @@ import asyncio
 import json
 import logging
 import re
-from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterable, AsyncIterator
 from typing import Any, Protocol
 
 import aiohttp
 
 from handler import sse
-from handler.settings import Settings
+from handler.chat.huggingface import HuggingFace, MissingKey
 
 log = logging.getLogger(__name__)
 
@@ -52,15 +52,11 @@ _STATUS_MESSAGES = {
 
 
 class HuggingFaceModel:
-    def __init__(
-        self,
-        http: aiohttp.ClientSession,
-        settings: Settings,
-        api_key: Callable[[], Awaitable[str | None]],
-    ) -> None:
-        self._http = http
-        self._url = f"{settings.hf_base_url}/v1/chat/completions"
-        self._api_key = api_key  # read on first use: it may live in a secret
+    """OpenAI-style streamed chat completions on HuggingFace's router."""
+
+    def __init__(self, hf: HuggingFace) -> None:
+        self._hf = hf
+        settings = hf.settings
         self._models = (settings.hf_model, settings.hf_fast_model)
         self._timeout = aiohttp.ClientTimeout(
             total=None,
@@ -76,14 +72,8 @@ class HuggingFaceModel:
             "stream": True,
             "max_tokens": 64 if fast else 2048,
         }
-        key = await self._api_key()
-        if not key:
-            raise ModelError("The model is not configured on this server (no HuggingFace key)")
-        headers = {"Authorization": f"Bearer {key}"}
         try:
-            async with self._http.post(
-                self._url, json=payload, headers=headers, timeout=self._timeout
-            ) as resp:
+            async with self._hf.post("/v1/chat/completions", payload, self._timeout) as resp:
                 if resp.status != 200:
                     raise ModelError(await _describe_failure(resp))
                 async for data in sse.parse(_whole_lines(resp.content.iter_any())):
@@ -91,6 +81,10 @@ class HuggingFaceModel:
                         return
                     for delta in _deltas(data):
                         yield delta
+        except MissingKey:
+            raise ModelError(
+                "The model is not configured on this server (no HuggingFace key)"
+            ) from None
         except TimeoutError:
             raise ModelError("The model did not answer in time") from None
         except aiohttp.ClientError as exc:

@@ -15,6 +15,7 @@ import aiohttp
 
 from handler.background import BackgroundTasks
 from handler.chat.embeddings import Embedder, HashingEmbedder, HuggingFaceEmbedder
+from handler.chat.huggingface import HuggingFace
 from handler.chat.index import PgVectorIndex, VectorIndex
 from handler.chat.model import ChatModel, HuggingFaceModel, OfflineModel
 from handler.chat.web_search import TavilySearch, WebSearch
@@ -56,8 +57,9 @@ def make_services(
         return await secrets.app_value("TAVILY_API_KEY")
 
     if settings.hf_api_key or settings.app_secrets_arn:
-        model = HuggingFaceModel(http, settings, hf_key)
-        embedder = HuggingFaceEmbedder(http, settings, hf_key)
+        hf = HuggingFace(http, settings, hf_key)
+        model = HuggingFaceModel(hf)
+        embedder = HuggingFaceEmbedder(hf)
     else:
         log.warning(
             "OFFLINE MODEL: no HUGGINGFACE_API_KEY is set; chat answers are generated "

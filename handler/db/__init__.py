@@ -1,1 +1,1 @@
-"""PostgreSQL access: the lazy pool, migrations and the embedded dev server."""
+"""PostgreSQL access: the lazy pool, login and TLS, migrations, the embedded dev server."""

@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     import asyncpg
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
-# An arbitrary constant: "debugflow" as digits; shared by every runner.
+# An arbitrary constant: "debug" in ASCII (64 65 62 75 67); shared by every runner.
 LOCK_KEY = 0x6465627567
 
 

@@ -28,10 +28,6 @@ class Database:
         self._pool: asyncpg.Pool | None = None
         self._lock = asyncio.Lock()
 
-    @property
-    def connected(self) -> bool:
-        return self._pool is not None
-
     async def pool(self) -> asyncpg.Pool:
         if self._pool is None:
             async with self._lock:

@@ -29,7 +29,6 @@ class RuntimeApiError(Exception):
 class Invocation:
     request_id: str
     deadline_ms: int
-    function_arn: str
     trace_id: str | None
     body: bytes
 
@@ -102,7 +101,6 @@ class RuntimeApi:
         return Invocation(
             request_id=headers["lambda-runtime-aws-request-id"],
             deadline_ms=int(headers.get("lambda-runtime-deadline-ms", "0")),
-            function_arn=headers.get("lambda-runtime-invoked-function-arn", ""),
             trace_id=headers.get("lambda-runtime-trace-id"),
             body=body,
         )
@@ -150,13 +148,11 @@ class ResponseStream:
     def __init__(self, api: RuntimeApi, writer: asyncio.StreamWriter) -> None:
         self._api = api
         self._writer = writer
-        self.bytes_sent = 0
 
     async def write(self, data: bytes) -> None:
         if not data:
             return  # an empty chunk would end the body
         self._writer.write(b"%x\r\n%b\r\n" % (len(data), data))
-        self.bytes_sent += len(data)
         await self._writer.drain()
 
     async def finish(self, error: BaseException | None = None) -> None:

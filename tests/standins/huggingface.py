@@ -78,12 +78,18 @@ class HuggingFace:
     decision_delay: float = 0.0
     embed_status: int = 200
     requests: list[dict[str, Any]] = field(default_factory=list)
+    arrived: list[str] = field(default_factory=list)
     sent_at: list[float] = field(default_factory=list)
     stream_closed: asyncio.Event = field(default_factory=asyncio.Event)
     url: str = ""
 
     def app(self) -> web.Application:
-        app = web.Application()
+        @web.middleware
+        async def record(request: web.Request, handler):
+            self.arrived.append(request.path)  # every request, whatever its credentials
+            return await handler(request)
+
+        app = web.Application(middlewares=[record])
         app.router.add_post("/v1/chat/completions", self._chat)
         app.router.add_post(
             "/hf-inference/models/{org}/{model}/pipeline/feature-extraction", self._embed
