@@ -27,6 +27,9 @@ from handler.db.migrate import migrate
 from handler.settings import Settings
 from tests.standins import huggingface as hf
 from tests.standins.firebase import PROJECT_ID, FirebaseCertificates, SigningKey, make_key
+from tests.standins.pinecone import PineconeDataPlane
+from tests.standins.secrets_extension import SESSION_TOKEN, SecretsExtension
+from tests.standins.tavily import Tavily
 
 TEMPLATE_DB = "debugflow_template"
 
@@ -270,6 +273,34 @@ async def huggingface(make_client) -> hf.HuggingFace:
     server = await make_client(upstream.app())
     upstream.url = str(server.make_url("")).rstrip("/")
     return upstream
+
+
+@pytest.fixture
+async def pinecone(make_client) -> PineconeDataPlane:
+    """Pinecone's data plane on loopback."""
+    plane = PineconeDataPlane()
+    server = await make_client(plane.app())
+    plane.url = str(server.make_url("")).rstrip("/")
+    return plane
+
+
+@pytest.fixture
+async def tavily(make_client) -> Tavily:
+    """Tavily's search API on loopback."""
+    upstream = Tavily()
+    server = await make_client(upstream.app())
+    upstream.url = str(server.make_url("")).rstrip("/")
+    return upstream
+
+
+@pytest.fixture
+async def extension(make_client, monkeypatch) -> SecretsExtension:
+    """The Parameters and Secrets extension on loopback, answering this 'function' only."""
+    monkeypatch.setenv("AWS_SESSION_TOKEN", SESSION_TOKEN)
+    stand_in = SecretsExtension()
+    server = await make_client(stand_in.app())
+    stand_in.port = server.port
+    return stand_in
 
 
 @pytest.fixture

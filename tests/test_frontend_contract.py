@@ -14,7 +14,7 @@ from handler.keys import BACKGROUND, CHAT
 from handler.settings import RateLimits
 from tests.chatstream import chat
 from tests.standins.huggingface import embedding
-from tests.standins.pinecone import API_KEY, PineconeDataPlane
+from tests.standins.pinecone import API_KEY
 
 MIGRATIONS = Path(__file__).resolve().parent.parent / "handler" / "db" / "migrations"
 
@@ -137,14 +137,6 @@ async def test_old_memory_rows_are_migrated(fresh_database, tmp_path):
         ]
     finally:
         await conn.close()
-
-
-@pytest.fixture
-async def pinecone(make_client):
-    plane = PineconeDataPlane()
-    server = await make_client(plane.app())
-    plane.url = str(server.make_url("")).rstrip("/")
-    return plane
 
 
 async def _summarised(api, db, project_id: str | None, title: str) -> str:

@@ -5,19 +5,9 @@ import pytest
 from tests.chatstream import chat
 from tests.standins import huggingface as hf
 from tests.standins.firebase import PROJECT_ID
-from tests.standins.secrets_extension import SESSION_TOKEN, SecretsExtension
 
 APP_ARN = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:debugflow-app-AbCdEf"
 DB_ARN = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:rds!db-1234-XyZ"
-
-
-@pytest.fixture
-async def extension(make_client, monkeypatch) -> SecretsExtension:
-    monkeypatch.setenv("AWS_SESSION_TOKEN", SESSION_TOKEN)
-    stand_in = SecretsExtension()
-    server = await make_client(stand_in.app())
-    stand_in.port = server.port
-    return stand_in
 
 
 @pytest.fixture

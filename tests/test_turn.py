@@ -229,14 +229,6 @@ WEB_SOURCES = [
 
 
 @pytest.fixture
-async def tavily(make_client) -> tv.Tavily:
-    upstream = tv.Tavily()
-    server = await make_client(upstream.app())
-    upstream.url = str(server.make_url("")).rstrip("/")
-    return upstream
-
-
-@pytest.fixture
 async def web_services(services, tavily, make_settings):
     settings = make_settings(tavily_base_url=tavily.url, tavily_timeout=5.0)
 

@@ -11,7 +11,7 @@ from handler.keys import CHAT
 from handler.secrets import Secrets
 from tests.chatstream import chat
 from tests.standins.huggingface import embedding
-from tests.standins.pinecone import API_KEY, PineconeDataPlane
+from tests.standins.pinecone import API_KEY
 
 TEXTS = {
     "oom": "java heap space out of memory error in the worker",
@@ -123,14 +123,6 @@ async def test_pgvector_known_logs_and_account_deletion(pg_index, db):
     await db.execute("DELETE FROM users WHERE id = 'alice'")
     assert await db.fetchval("SELECT count(*) FROM vector_items WHERE user_id = 'alice'") == 0
     assert await db.fetchval("SELECT count(*) FROM vector_items") == 1
-
-
-@pytest.fixture
-async def pinecone(make_client):
-    plane = PineconeDataPlane()
-    server = await make_client(plane.app())
-    plane.url = str(server.make_url("")).rstrip("/")
-    return plane
 
 
 async def test_pinecone_upsert_query_delete(pinecone):

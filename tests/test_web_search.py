@@ -15,7 +15,6 @@ from handler.chat.web_lookup import DECISION_PROMPT, parse_decision
 from handler.chat.web_search import MAX_QUERY_CHARS, WebSearchError, _results
 from tests.chatstream import chat
 from tests.standins import tavily as tv
-from tests.standins.secrets_extension import SESSION_TOKEN, SecretsExtension
 
 ANSWER = "The bug is a missing null check."
 SEARCH = "[SEARCH: asyncpg 0.30 default pool size]"
@@ -25,14 +24,6 @@ WEB_SOURCES = [
 ]
 SEARCHED = ["building_context", "searching", "reading", "generating", "sources"]
 APP_ARN = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:debugflow-app-AbCdEf"
-
-
-@pytest.fixture
-async def tavily(make_client) -> tv.Tavily:
-    upstream = tv.Tavily()
-    server = await make_client(upstream.app())
-    upstream.url = str(server.make_url("")).rstrip("/")
-    return upstream
 
 
 @pytest.fixture
@@ -242,15 +233,6 @@ async def test_the_offline_model_never_searches(make_api, tavily, caplog):
     assert tavily.requests == []
     assert "searching" not in t.kinds() and t.kinds()[-1] == "[DONE]"
     assert any("offline model never searches" in r.getMessage() for r in caplog.records)
-
-
-@pytest.fixture
-async def extension(make_client, monkeypatch) -> SecretsExtension:
-    monkeypatch.setenv("AWS_SESSION_TOKEN", SESSION_TOKEN)
-    stand_in = SecretsExtension()
-    server = await make_client(stand_in.app())
-    stand_in.port = server.port
-    return stand_in
 
 
 @pytest.mark.parametrize("in_secret", [True, False])

@@ -8,6 +8,8 @@ change is checked against locked rows and audited in its own transaction
 from __future__ import annotations
 
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 from aiohttp import web
@@ -26,6 +28,19 @@ routes = web.RouteTableDef()
 MAX_UID = 128  # Firebase uids are at most 128 characters
 MAX_QUERY = 200
 MAX_REASON = 1_000
+
+
+@asynccontextmanager
+async def changing(
+    request: web.Request, target_id: str, still: frozenset[str]
+) -> AsyncIterator[store.Acting]:
+    """One audited change to a user: both rows locked, the actor still holding a role
+    in `still`, the target existing (404 otherwise)."""
+    async with store.acting(await pool_of(request), request[USER].id, target_id) as act:
+        roles.check_still(act.actor, still)
+        if act.target is None:
+            raise not_found("User")
+        yield act
 
 
 def uid_param(request: web.Request, name: str = "id") -> str:
@@ -124,11 +139,7 @@ async def block(request: web.Request) -> web.Response:
     length = duration(body, allow_missing=False)
     actor_id = request[USER].id
     roles.check_not_self(actor_id, target_id, "block or unblock")
-    pool = await pool_of(request)
-    async with store.acting(pool, actor_id, target_id) as act:
-        roles.check_still(act.actor, roles.STAFF)
-        if act.target is None:
-            raise not_found("User")
+    async with changing(request, target_id, roles.STAFF) as act:
         roles.check_may_manage(act.actor, act.target, "block")
         if act.target["status"] == "banned":
             raise ApiError(409, "This account is banned; only the super user can change that")
@@ -162,11 +173,7 @@ async def set_tier(request: web.Request) -> web.Response:
     if tier not in usage.TIERS:
         raise bad_request(f"'tier' must be one of {', '.join(usage.TIERS)}")
     actor_id = request[USER].id
-    pool = await pool_of(request)
-    async with store.acting(pool, actor_id, target_id) as act:
-        roles.check_still(act.actor, roles.STAFF)
-        if act.target is None:
-            raise not_found("User")
+    async with changing(request, target_id, roles.STAFF) as act:
         if target_id == actor_id and act.actor["role"] != roles.SUPER_USER:
             raise ApiError(403, "Forbidden: an admin cannot change their own tier")
         await store.set_tier(act.conn, target_id, tier)
@@ -196,11 +203,7 @@ async def suggest_role(request: web.Request) -> web.Response:
     why = reason(body)
     actor_id = request[USER].id
     roles.check_not_self(actor_id, target_id, "suggest a role for")
-    pool = await pool_of(request)
-    async with store.acting(pool, actor_id, target_id) as act:
-        roles.check_still(act.actor, roles.STAFF)
-        if act.target is None:
-            raise not_found("User")
+    async with changing(request, target_id, roles.STAFF) as act:
         if act.target["role"] == roles.SUPER_USER:
             raise bad_request(f"The super user's role cannot change over HTTP: {roles.CLI_HINT}")
         if act.target["role"] == role:

@@ -21,6 +21,7 @@ from handler.routes.admin import (
     OPERATOR_USER,
     PAGE,
     USER_LIST,
+    changing,
     duration,
     int_query,
     operation,
@@ -92,11 +93,7 @@ async def change_role(request: web.Request) -> web.Response:
     why = reason(body)
     actor_id = request[USER].id
     roles.check_not_self(actor_id, target_id, "change the role of")
-    pool = await pool_of(request)
-    async with store.acting(pool, actor_id, target_id) as act:
-        roles.check_still(act.actor, roles.SUPER_ONLY)
-        if act.target is None:
-            raise not_found("User")
+    async with changing(request, target_id, roles.SUPER_ONLY) as act:
         user = await store.set_role(act.conn, target_id, role)
         await audit.record(
             act.conn,
@@ -123,11 +120,7 @@ async def change_status(request: web.Request) -> web.Response:
     why = reason(body)
     actor_id = request[USER].id
     roles.check_not_self(actor_id, target_id, "change the status of")
-    pool = await pool_of(request)
-    async with store.acting(pool, actor_id, target_id) as act:
-        roles.check_still(act.actor, roles.SUPER_ONLY)
-        if act.target is None:
-            raise not_found("User")
+    async with changing(request, target_id, roles.SUPER_ONLY) as act:
         roles.check_may_manage(act.actor, act.target, "change the status of")
         row = await store.set_status(act.conn, target_id, status, store.DURATIONS.get(length or ""))
         await audit.record(
