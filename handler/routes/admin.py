@@ -43,6 +43,29 @@ async def changing(
         yield act
 
 
+def grantable_role(body: dict[str, Any], key: str) -> str:
+    """`admin` or `user`: no HTTP route makes a super user."""
+    role = body.get(key)
+    if role == roles.SUPER_USER:
+        raise bad_request(f"'{key}' cannot be super_user: {roles.CLI_HINT}")
+    if role not in roles.GRANTABLE:
+        raise bad_request(f"'{key}' must be admin or user")
+    return role
+
+
+async def apply_role(act: store.Acting, target_id: str, role: str, why: str | None) -> Any:
+    """Change the role now, audited in the same transaction; the user's new row."""
+    row = await store.set_role(act.conn, target_id, role)
+    await audit.record(
+        act.conn,
+        act.actor,
+        audit.ROLE_CHANGED,
+        target_id,
+        {"from": act.target["role"], "to": role, "reason": why},
+    )
+    return row
+
+
 def uid_param(request: web.Request, name: str = "id") -> str:
     """A user id from the path: Firebase's shape, never something PostgreSQL rejects."""
     return _uid(request.match_info[name], "user id")
@@ -195,11 +218,7 @@ async def suggest_role(request: web.Request) -> web.Response:
     """An admin's suggestion waits for the super user; the super user's applies at once."""
     body = await validation.json_object(request)
     target_id = _uid(body.get("userId"), "'userId'")
-    role = body.get("suggestedRole")
-    if role == roles.SUPER_USER:
-        raise bad_request(f"'suggestedRole' cannot be super_user: {roles.CLI_HINT}")
-    if role not in roles.GRANTABLE:
-        raise bad_request("'suggestedRole' must be admin or user")
+    role = grantable_role(body, "suggestedRole")
     why = reason(body)
     actor_id = request[USER].id
     roles.check_not_self(actor_id, target_id, "suggest a role for")
@@ -210,14 +229,7 @@ async def suggest_role(request: web.Request) -> web.Response:
             raise bad_request(f"The user is already {role}")
         email = act.target["email"] or target_id
         if act.actor["role"] == roles.SUPER_USER:
-            await store.set_role(act.conn, target_id, role)
-            await audit.record(
-                act.conn,
-                act.actor,
-                audit.ROLE_CHANGED,
-                target_id,
-                {"from": act.target["role"], "to": role, "reason": why},
-            )
+            await apply_role(act, target_id, role, why)
             message = f"{email} is now {role}."
         else:
             if act.target["suggested_role"] is not None:

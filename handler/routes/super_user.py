@@ -21,8 +21,10 @@ from handler.routes.admin import (
     OPERATOR_USER,
     PAGE,
     USER_LIST,
+    apply_role,
     changing,
     duration,
+    grantable_role,
     int_query,
     operation,
     reason,
@@ -85,23 +87,12 @@ async def super_search(request: web.Request) -> web.Response:
 async def change_role(request: web.Request) -> web.Response:
     target_id = uid_param(request)
     body = await validation.json_object(request)
-    role = body.get("role")
-    if role == roles.SUPER_USER:
-        raise bad_request(f"'role' cannot be super_user: {roles.CLI_HINT}")
-    if role not in roles.GRANTABLE:
-        raise bad_request("'role' must be admin or user")
+    role = grantable_role(body, "role")
     why = reason(body)
     actor_id = request[USER].id
     roles.check_not_self(actor_id, target_id, "change the role of")
     async with changing(request, target_id, roles.SUPER_ONLY) as act:
-        user = await store.set_role(act.conn, target_id, role)
-        await audit.record(
-            act.conn,
-            act.actor,
-            audit.ROLE_CHANGED,
-            target_id,
-            {"from": act.target["role"], "to": role, "reason": why},
-        )
+        user = await apply_role(act, target_id, role, why)
     return web.json_response({"success": True, "user": store.view(user)})
 
 
