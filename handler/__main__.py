@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import dataclasses
+import errno
 import ipaddress
 import logging
 import os
@@ -26,6 +27,10 @@ def _listens_on_loopback_only(host: str) -> bool:
         return False
 
 
+class CommandError(Exception):
+    """The command cannot go on; its message is one line saying what to do."""
+
+
 def _serve(settings: Settings) -> None:
     from aiohttp import web
 
@@ -38,21 +43,38 @@ def _serve(settings: Settings) -> None:
             "FIREBASE_AUTH_EMULATOR_HOST (emulator mode) lets anyone who reaches the "
             "server sign in as any user; listen on 127.0.0.1 or unset it"
         )
-    if not settings.database_url:
-        from handler.db import embedded
+    settings = _with_database(settings)
+    address = f"http://{settings.host}:{settings.port}"
+    try:
+        web.run_app(
+            create_app(settings),
+            host=settings.host,
+            port=settings.port,
+            # Said once the socket is bound, so a taken port is not announced as serving.
+            print=lambda _: log.info("serving", extra={"url": address}),
+        )
+    except OSError as exc:
+        if exc.errno == errno.EADDRINUSE:
+            raise CommandError(
+                f"serve: {settings.host}:{settings.port} is already in use (another "
+                "`make dev`?): stop it, or set PORT to another port"
+            ) from None
+        raise
 
-        log.info(
-            "starting the embedded PostgreSQL (the first run creates it: a few seconds)",
-            extra={"data": str(embedded.DEFAULT_DATA_DIR)},
-        )
-        url = embedded.start()
-        log.info(
-            "embedded PostgreSQL started",
-            extra={"url": url, "data": str(embedded.DEFAULT_DATA_DIR)},
-        )
-        settings = dataclasses.replace(settings, database_url=url, migrate_on_start=True)
-    log.info("serving", extra={"url": f"http://{settings.host}:{settings.port}"})
-    web.run_app(create_app(settings), host=settings.host, port=settings.port, print=None)
+
+def _with_database(settings: Settings) -> Settings:
+    """The settings, with the embedded PostgreSQL started when DATABASE_URL is unset."""
+    if settings.database_url:
+        return settings
+    from handler.db import embedded
+
+    log.info(
+        "starting the embedded PostgreSQL (the first run creates it: a few seconds)",
+        extra={"data": str(embedded.DEFAULT_DATA_DIR)},
+    )
+    url = embedded.start()
+    log.info("embedded PostgreSQL started", extra={"url": url})
+    return dataclasses.replace(settings, database_url=url, migrate_on_start=True)
 
 
 async def _migrate(settings: Settings) -> None:
@@ -81,7 +103,13 @@ def _index_logs(settings: Settings, path: str) -> int:
     except (OSError, known_logs.BadLogEntry) as exc:
         print(f"index-logs: {path}: {exc}", file=sys.stderr)
         return 2
-    loaded = asyncio.run(_load_logs(settings, documents))
+    try:
+        loaded = asyncio.run(_load_logs(_with_database(settings), documents))
+    except OSError as exc:  # connection refused, unknown host, ...
+        raise CommandError(
+            f"index-logs: cannot reach the database ({exc.strerror or type(exc).__name__}): "
+            "check DATABASE_URL, or unset it to use make dev's embedded PostgreSQL"
+        ) from None
     print(f"indexed {loaded} known logs")
     return 0
 
@@ -146,32 +174,71 @@ def _pgadmin_servers(name: str) -> int:
     return 0
 
 
+def _command(commands: argparse._SubParsersAction, name: str, summary: str, example: str):
+    """A subcommand whose --help says what it does and shows it in use."""
+    return commands.add_parser(
+        name,
+        help=summary,
+        description=summary[0].upper() + summary[1:] + ".",
+        epilog=f"example:\n  {example}",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m handler", description=__doc__)
-    commands = parser.add_subparsers(dest="command", required=True)
-    commands.add_parser("serve", help="run the service on HOST:PORT")
-    commands.add_parser("migrate", help="apply pending schema migrations to DATABASE_URL")
-    verify = commands.add_parser(
-        "verify", help="check a deployment: health, database, internet, streaming"
+    parser = argparse.ArgumentParser(
+        prog="python -m handler",
+        description="The DebugFlow backend's commands. Settings come from the environment "
+        "(README.md, Configuration).",
+        epilog="example:\n  python -m handler serve          # what make dev runs",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    _command(
+        commands,
+        "serve",
+        "run the service on HOST:PORT (the embedded PostgreSQL when DATABASE_URL is unset)",
+        "PORT=8081 python -m handler serve",
+    )
+    _command(
+        commands,
+        "migrate",
+        "apply pending schema migrations to DATABASE_URL, with the service's login and TLS",
+        "DATABASE_URL=postgresql://app@db.internal:5432/debugflow python -m handler migrate",
+    )
+    verify = _command(
+        commands,
+        "verify",
+        "check a deployment: health, database, internet, streaming, and a chat with --token",
+        "python -m handler verify https://abc123.lambda-url.eu-west-1.on.aws --token $TOKEN",
     )
     verify.add_argument(
         "url", help="the Function URL (or http://127.0.0.1:9000 under make emulate)"
     )
     verify.add_argument("--token", help="a Firebase ID token: also run one real chat")
-    servers = commands.add_parser(
-        "pgadmin-servers", help="pgAdmin servers.json from `terraform output -json` on stdin"
+    servers = _command(
+        commands,
+        "pgadmin-servers",
+        "print pgAdmin's servers.json from `terraform output -json` on stdin",
+        "terraform -chdir=terraform output -json | python -m handler pgadmin-servers",
     )
     servers.add_argument("--name", default="DebugFlow", help="server name shown in pgAdmin")
-    logs_parser = commands.add_parser(
-        "index-logs", help="load known logs (JSON Lines) into the vector index"
+    logs_parser = _command(
+        commands,
+        "index-logs",
+        "load known logs (JSON Lines) into the vector index; an entry loaded again is replaced",
+        "python -m handler index-logs known-logs.jsonl",
     )
     logs_parser.add_argument("file", help="one {title, content, url?, id?} object a line")
-    token = commands.add_parser(
+    token = _command(
+        commands,
         "emulator-token",
-        help="a token for trying the API locally: signed with make emulate's local key, or "
+        "print a token for trying the API locally: signed with make emulate's local key, or "
         "unsigned for a server with FIREBASE_AUTH_EMULATOR_HOST set (make dev)",
+        'TOKEN=$(python -m handler emulator-token) && curl -H "Authorization: Bearer $TOKEN" '
+        "localhost:8080/protected",
     )
-    token.add_argument("--uid", default="dev-user")
+    token.add_argument("--uid", default="dev-user", help="the user to sign in as")
     admin_cli.add_parser(commands)
     args = parser.parse_args(argv)
     if args.command == "emulator-token":
@@ -196,6 +263,9 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except EmbeddedPostgresError as exc:
         print(f"embedded PostgreSQL: {exc}", file=sys.stderr)
+        return 2
+    except CommandError as exc:
+        print(exc, file=sys.stderr)
         return 2
     return 0
 

@@ -28,10 +28,19 @@ class GrantRefused(Exception):
 
 
 def add_parser(commands: argparse._SubParsersAction) -> None:
-    admin = commands.add_parser("admin", help="operators' tasks on DATABASE_URL (roles)")
+    admin = commands.add_parser(
+        "admin",
+        help="operators' tasks on DATABASE_URL (roles)",
+        description="Operators' tasks on the database DATABASE_URL names.",
+    )
     tasks = admin.add_subparsers(dest="task", required=True)
     grant = tasks.add_parser(
-        "grant", help="give a signed-in-once user a role: user, admin or super_user"
+        "grant",
+        help="give a signed-in-once user a role: user, admin or super_user",
+        description="Give a user who signed in once a role: user, admin or super_user. "
+        "The only way to make the first super user; audited.",
+        epilog="example:\n  python -m handler admin grant super_user k3Jf9sQ2xYbA",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     grant.add_argument("role", choices=ROLES)
     grant.add_argument("uid", help="the user's Firebase uid (see /api/user/profile/full `id`)")

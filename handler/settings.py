@@ -11,6 +11,7 @@ import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
 from typing import Any
+from urllib.parse import urlsplit
 
 FIREBASE_CERTS_URL = (
     "https://www.googleapis.com/robot/v1/metadata/x509/securetoken@system.gserviceaccount.com"
@@ -133,6 +134,22 @@ def _url(raw: str) -> str:
     return value
 
 
+def _postgres_url(raw: str) -> str | None:
+    """A libpq URL; the message never repeats the value (it may hold a password)."""
+    value = raw.strip()
+    if not value:
+        return None
+    example = "expected postgresql://user:password@host:5432/database"
+    try:
+        parts = urlsplit(value)
+        parts.port  # noqa: B018 (parsing it is the check)
+    except ValueError:
+        raise ValueError(f"{example} (the URL does not parse)") from None
+    if parts.scheme not in ("postgres", "postgresql"):
+        raise ValueError(f"{example} (the scheme is {parts.scheme or 'missing'!r})")
+    return value
+
+
 def _setting(env: str, parse: Callable[[str], Any], default: Any, doc: str) -> Any:
     return field(default=default, metadata={"env": env, "parse": parse, "doc": doc})
 
@@ -148,7 +165,7 @@ class Settings:
     )
     database_url: str | None = _setting(
         "DATABASE_URL",
-        _optional_text,
+        _postgres_url,
         None,
         "PostgreSQL URL. Unset: `serve` starts an embedded server under .data/.",
     )

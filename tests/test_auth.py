@@ -82,7 +82,7 @@ def _tampered(token: str) -> str:
         (
             "alg none",
             lambda f, k: encode({"alg": "none"}, claims_for("a"), None),
-            "unsupported algorithm",
+            "unsigned (Auth emulator) token",
         ),
         (
             "HS256",

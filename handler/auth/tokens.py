@@ -47,6 +47,12 @@ class TokenVerifier:
         return self._identity(claims, project_id)
 
     async def _verified_claims(self, token: str, header: dict, project_id: str) -> dict:
+        if header.get("alg") == "none":
+            raise InvalidToken(
+                "Invalid token: an unsigned (Auth emulator) token, and this server verifies "
+                "signatures; use `python -m handler emulator-token` against the server it was "
+                "made for (make dev with FIREBASE_AUTH_EMULATOR_HOST, or make emulate)"
+            )
         if header.get("alg") != "RS256":
             raise InvalidToken("Invalid token: unsupported algorithm")
         kid = header.get("kid")
