@@ -267,30 +267,28 @@ async def api(make_api) -> Api:
     return await make_api()
 
 
+async def _on_loopback(make_client, stand_in: Any) -> Any:
+    """Serve a stand-in's app on a loopback port; its `url` is where it answers."""
+    server = await make_client(stand_in.app())
+    stand_in.url = str(server.make_url("")).rstrip("/")
+    return stand_in
+
+
 @pytest.fixture
 async def huggingface(make_client) -> hf.HuggingFace:
-    upstream = hf.HuggingFace()
-    server = await make_client(upstream.app())
-    upstream.url = str(server.make_url("")).rstrip("/")
-    return upstream
+    return await _on_loopback(make_client, hf.HuggingFace())
 
 
 @pytest.fixture
 async def pinecone(make_client) -> PineconeDataPlane:
     """Pinecone's data plane on loopback."""
-    plane = PineconeDataPlane()
-    server = await make_client(plane.app())
-    plane.url = str(server.make_url("")).rstrip("/")
-    return plane
+    return await _on_loopback(make_client, PineconeDataPlane())
 
 
 @pytest.fixture
 async def tavily(make_client) -> Tavily:
     """Tavily's search API on loopback."""
-    upstream = Tavily()
-    server = await make_client(upstream.app())
-    upstream.url = str(server.make_url("")).rstrip("/")
-    return upstream
+    return await _on_loopback(make_client, Tavily())
 
 
 @pytest.fixture

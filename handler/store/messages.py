@@ -6,7 +6,7 @@ from __future__ import annotations
 import uuid
 from typing import TYPE_CHECKING, Any
 
-from handler.store import shapes
+from handler.store import owned, shapes
 
 if TYPE_CHECKING:
     import asyncpg
@@ -18,17 +18,14 @@ async def list_for_session(
     pool: asyncpg.Pool, user_id: str, session_id: uuid.UUID
 ) -> list[dict[str, Any]] | None:
     """All messages in creation order (deleted ones flagged), or None for no such session."""
-    async with pool.acquire() as conn, conn.transaction(readonly=True):
-        owned = await conn.fetchval(
-            "SELECT 1 FROM sessions WHERE id = $1 AND user_id = $2", session_id, user_id
-        )
-        if not owned:
-            return None
-        rows = await conn.fetch(
-            f"SELECT {COLUMNS} FROM messages WHERE session_id = $1 ORDER BY created_at, id",
-            session_id,
-        )
-    return [shapes.message(r) for r in rows]
+    rows = await owned.rows_under(
+        pool,
+        "sessions",
+        session_id,
+        user_id,
+        f"SELECT {COLUMNS} FROM messages WHERE session_id = $1 ORDER BY created_at, id",
+    )
+    return None if rows is None else [shapes.message(r) for r in rows]
 
 
 async def set_deleted(

@@ -6,7 +6,7 @@ from __future__ import annotations
 import uuid
 from typing import TYPE_CHECKING, Any
 
-from handler.store import shapes
+from handler.store import owned, shapes
 
 if TYPE_CHECKING:
     import asyncpg
@@ -85,20 +85,17 @@ async def project_summaries(
     pool: asyncpg.Pool, user_id: str, project_id: uuid.UUID
 ) -> list[dict[str, Any]] | None:
     """The project's memory: its sessions that have a summary; None if not the user's."""
-    async with pool.acquire() as conn, conn.transaction(readonly=True):
-        owned = await conn.fetchval(
-            "SELECT 1 FROM projects WHERE id = $1 AND user_id = $2", project_id, user_id
-        )
-        if not owned:
-            return None
-        rows = await conn.fetch(
-            "SELECT id, title, summary, summary_updated_at FROM sessions "
-            "WHERE project_id = $1 AND user_id = $2 AND summary IS NOT NULL "
-            "ORDER BY summary_updated_at DESC NULLS LAST, id",
-            project_id,
-            user_id,
-        )
-    return [shapes.summary(r) for r in rows]
+    rows = await owned.rows_under(
+        pool,
+        "projects",
+        project_id,
+        user_id,
+        "SELECT id, title, summary, summary_updated_at FROM sessions "
+        "WHERE project_id = $1 AND user_id = $2 AND summary IS NOT NULL "
+        "ORDER BY summary_updated_at DESC NULLS LAST, id",
+        user_id,
+    )
+    return None if rows is None else [shapes.summary(r) for r in rows]
 
 
 async def summary(
