@@ -1,11 +1,19 @@
 """The Function URL prelude and the buffered result, byte for byte."""
 
+import asyncio
 import base64
 import json
+import os
 
 from multidict import CIMultiDict
 
-from handler.lambda_runtime.responses import DELIMITER, BufferedWriter, StreamingWriter
+from handler.lambda_runtime.responses import (
+    DELIMITER,
+    JOIN_LIMIT,
+    BufferedWriter,
+    StreamingWriter,
+)
+from handler.lambda_runtime.runtime_api import SLICE, ResponseStream
 
 
 class Recorder:
@@ -94,3 +102,43 @@ async def test_buffered_result_text_and_binary():
     await octets.write_eof(b"\x89PNG")
     assert octets.result()["isBase64Encoded"] is True
     assert base64.b64decode(octets.result()["body"]) == b"\x89PNG"
+
+
+async def test_a_large_body_is_handed_on_not_copied():
+    recorder = Recorder()
+
+    async def open_stream():
+        return recorder
+
+    writer = StreamingWriter(open_stream)
+    await writer.write_headers("HTTP/1.1 200 OK", CIMultiDict())
+    body = b"x" * (JOIN_LIMIT + 1)
+    await writer.write_eof(body)
+    assert recorder.chunks[0] == b'{"statusCode":200,"headers":{},"cookies":[]}' + DELIMITER
+    assert recorder.chunks[1] is body  # the prelude went ahead; the body as it came
+
+
+async def test_large_chunks_are_framed_whole_on_the_wire():
+    received = asyncio.get_running_loop().create_future()
+
+    async def read_all(reader, writer):
+        received.set_result(await reader.read())
+        writer.close()
+
+    server = await asyncio.start_server(read_all, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    _, writer = await asyncio.open_connection("127.0.0.1", port)
+    stream = ResponseStream(None, writer)
+    parts = [b"small", os.urandom(SLICE * 3 + 7), bytearray(os.urandom(SLICE + 1))]
+    for part in parts:
+        await stream.write(part)
+    writer.close()
+    data = await received
+    server.close()
+    chunks = []
+    while data:
+        size, _, data = data.partition(b"\r\n")
+        chunks.append(data[: int(size, 16)])
+        assert data[int(size, 16) : int(size, 16) + 2] == b"\r\n"
+        data = data[int(size, 16) + 2 :]
+    assert chunks == [bytes(p) for p in parts]

@@ -19,6 +19,8 @@ from multidict import CIMultiDict
 from handler.lambda_runtime.runtime_api import ResponseStream
 
 DELIMITER = b"\0" * 8
+# Chunks up to this size go out joined to the prelude; larger ones are sent as they are.
+JOIN_LIMIT = 64 * 1024
 # Hop-by-hop headers and Content-Length belong to the connection, not the response.
 DROPPED = {
     "connection",
@@ -98,20 +100,26 @@ class StreamingWriter(_Writer):
         if self._prelude is not None and self._flush is None:
             self._flush = asyncio.ensure_future(self._send(b""))
 
-    async def _send(self, chunk: bytes) -> None:
+    async def _send(self, chunk: bytes | bytearray | memoryview) -> None:
         if self.stream is None:
             self.stream = await self._open_stream()
         prelude, self._prelude = self._prelude or b"", None
-        await self.stream.write(prelude + chunk)
+        if len(chunk) <= JOIN_LIMIT:
+            await self.stream.write(prelude + chunk)  # one small chunk: one send
+            return
+        # A large body is never copied here: the prelude goes out as a chunk of its own.
+        await self.stream.write(prelude)
+        await self.stream.write(chunk)
 
     async def write(self, chunk: bytes | bytearray | memoryview) -> None:
         if self._flush is not None:
             await self._flush
-        data = bytes(chunk)
-        self.buffer_size += len(data)
-        self.output_size += len(data)
-        if data or self._prelude:
-            await self._send(data)
+        if isinstance(chunk, memoryview):
+            chunk = chunk.cast("B")  # len() in bytes, whatever its format
+        self.buffer_size += len(chunk)
+        self.output_size += len(chunk)
+        if chunk or self._prelude:
+            await self._send(chunk)
 
     async def write_eof(self, chunk: bytes = b"") -> None:
         # An empty body still sends the prelude and delimiter, or the invocation hangs.

@@ -19,6 +19,8 @@ API_VERSION = "2018-06-01"
 ERROR_TYPE = "Lambda-Runtime-Function-Error-Type"
 ERROR_BODY = "Lambda-Runtime-Function-Error-Body"
 STREAM_CONTENT_TYPE = "application/vnd.awslambda.http-integration-response"
+# Larger response chunks are written in slices of this size (see ResponseStream.write).
+SLICE = 256 * 1024
 
 
 class RuntimeApiError(Exception):
@@ -149,10 +151,24 @@ class ResponseStream:
         self._api = api
         self._writer = writer
 
-    async def write(self, data: bytes) -> None:
+    async def write(self, data: bytes | bytearray | memoryview) -> None:
         if not data:
             return  # an empty chunk would end the body
-        self._writer.write(b"%x\r\n%b\r\n" % (len(data), data))
+        if len(data) <= SLICE:
+            self._writer.write(b"%x\r\n%b\r\n" % (len(data), data))
+            await self._writer.drain()
+            return
+        # A large chunk is framed around the caller's buffer, not copied into a frame, and
+        # handed to the transport a slice at a time, so that the transport's own buffer
+        # never holds more than a slice of it either. A mutable buffer is copied slice by
+        # slice: the transport may still hold a slice when this returns.
+        self._writer.write(b"%x\r\n" % len(data))
+        view = memoryview(data)
+        for start in range(0, len(view), SLICE):
+            piece = view[start : start + SLICE]
+            self._writer.write(piece if isinstance(data, bytes) else bytes(piece))
+            await self._writer.drain()
+        self._writer.write(b"\r\n")
         await self._writer.drain()
 
     async def finish(self, error: BaseException | None = None) -> None:
