@@ -9,6 +9,7 @@ is requested, because a frozen container runs nothing.
 
 from __future__ import annotations
 
+import ctypes
 import json
 import logging
 import os
@@ -35,12 +36,54 @@ class InvalidEvent(Exception):
     """The invocation's event cannot be served as an HTTP request."""
 
 
+class TraceVariable:
+    """_X_AMZN_TRACE_ID, set for each invocation in a fixed amount of memory.
+
+    A custom runtime sets it from each event's Lambda-Runtime-Trace-Id, for the
+    X-Ray SDK and other readers of the environment
+    (https://docs.aws.amazon.com/lambda/latest/dg/runtimes-custom.html). Setting
+    os.environ[...] would call glibc's setenv, which keeps every distinct string
+    it was given for the life of the process (so that old pointers stay valid):
+    one trace id per invocation is a leak that grows without end. Instead the C
+    environment holds one buffer of ours, given to putenv once (putenv keeps the
+    pointer: the buffer is the variable) and rewritten in place; os.environ's own
+    mapping, which Python code reads, gets the value without a setenv.
+    """
+
+    NAME = "_X_AMZN_TRACE_ID"
+    CAPACITY = 1024  # bytes of value; trace headers are about 100
+
+    def __init__(self) -> None:
+        self._buffer: ctypes.Array[ctypes.c_char] | None = None
+        self._key = os.environ.encodekey(self.NAME)
+
+    def set(self, value: str | None) -> None:
+        """The trace id, or none: then unset in os.environ, empty in the C environment."""
+        encoded = os.environ.encodevalue(value) if value else b""
+        if len(encoded) > self.CAPACITY:
+            encoded = b""  # a cut trace id would name another trace: none is better
+        if encoded:
+            os.environ._data[self._key] = encoded  # type: ignore[attr-defined]
+        else:
+            os.environ._data.pop(self._key, None)  # type: ignore[attr-defined]
+        self._c_variable()[len(self.NAME) + 1 :] = encoded.ljust(self.CAPACITY + 1, b"\0")
+
+    def _c_variable(self) -> ctypes.Array[ctypes.c_char]:
+        if self._buffer is None:
+            prefix = self.NAME.encode() + b"="
+            self._buffer = ctypes.create_string_buffer(prefix, len(prefix) + self.CAPACITY + 1)
+            if ctypes.CDLL(None, use_errno=True).putenv(self._buffer) != 0:
+                raise OSError(ctypes.get_errno(), f"putenv({self.NAME}) failed")
+        return self._buffer
+
+
 class LambdaRuntime:
     def __init__(self, api: RuntimeApi, runner: web.AppRunner, invoke_mode: str) -> None:
         self._api = api
         self._runner = runner
         self._app = runner.app
         self._streaming = invoke_mode == "RESPONSE_STREAM"
+        self._trace = TraceVariable()
 
     @classmethod
     async def start(cls, api: RuntimeApi, app: web.Application, invoke_mode: str) -> LambdaRuntime:
@@ -58,10 +101,7 @@ class LambdaRuntime:
             await self.handle(invocation)
 
     async def handle(self, invocation: Invocation) -> None:
-        if invocation.trace_id:
-            os.environ["_X_AMZN_TRACE_ID"] = invocation.trace_id
-        else:
-            os.environ.pop("_X_AMZN_TRACE_ID", None)
+        self._trace.set(invocation.trace_id)
         try:
             event = _decode(invocation.body)
             if self._streaming:
