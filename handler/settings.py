@@ -188,11 +188,11 @@ class Settings:
         None,
         "CA bundle (PEM) for `verify-ca`/`verify-full`. Unset: AWS's RDS bundle in the package.",
     )
-    database_pool_max: int = _setting(
+    database_pool_max: int | None = _setting(
         "DATABASE_POOL_MAX",
         _positive_int,
-        2,
-        "Pool size; a Lambda container serves one request at a time.",
+        None,
+        "Pool size. Unset: 2 on Lambda (a container serves one request at a time), 10 for `serve`.",
     )
     database_connect_timeout: float = _setting(
         "DATABASE_CONNECT_TIMEOUT", _positive_float, 5.0, "Seconds to connect."
@@ -320,6 +320,13 @@ class Settings:
     on_lambda: bool = _setting(
         "AWS_LAMBDA_RUNTIME_API", lambda raw: bool(raw.strip()), False, "Set by Lambda itself."
     )
+
+    @property
+    def database_pool_size(self) -> int:
+        """DATABASE_POOL_MAX, or the default for the mode (measured: bench/rest_throughput.py)."""
+        if self.database_pool_max is not None:
+            return self.database_pool_max
+        return 2 if self.on_lambda else 10
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:

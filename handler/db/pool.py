@@ -49,7 +49,7 @@ class Database:
             connect=Connector(s, self._secrets),
             acquire_timeout=s.database_acquire_timeout,
             min_size=0,
-            max_size=s.database_pool_max,
+            max_size=s.database_pool_size,
             timeout=s.database_connect_timeout,
             command_timeout=s.database_statement_timeout_ms / 1000 + 1,
             # Lambda containers freeze between invocations; drop connections
@@ -60,6 +60,7 @@ class Database:
                 "application_name": "debugflow",
             },
             init=_init_connection,
+            reset=_keep_session,
         )
         if s.migrate_on_start:
             from handler.db.migrate import migrate
@@ -78,6 +79,18 @@ class Database:
         if self._pool is not None:
             pool, self._pool = self._pool, None
             await pool.close()
+
+
+async def _keep_session(conn: asyncpg.Connection) -> None:
+    """Nothing to undo on release: asyncpg rolls back an open transaction first, and the
+    service keeps no session state (no SET, LISTEN, cursors or advisory locks past a
+    call: migrate() unlocks in `finally`, and a pool whose migration failed is closed).
+
+    The default reset (`pg_advisory_unlock_all(); CLOSE ALL; UNLISTEN *; RESET ALL`)
+    was 2 of the 4 round trips of GET /api/sessions, and it calls a locking function,
+    which pins the connection under RDS Proxy
+    (https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/rds-proxy-pinning.html).
+    """
 
 
 async def _init_connection(conn: asyncpg.Connection) -> None:

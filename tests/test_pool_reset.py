@@ -1,0 +1,54 @@
+"""The pool's release: no reset query, but never an open transaction handed on."""
+
+from handler.db.pool import Database
+from handler.secrets import Secrets
+from handler.settings import Settings
+
+
+async def _database(settings: Settings) -> Database:
+    return Database(settings, Secrets(settings))
+
+
+async def test_release_sends_no_reset_query(make_settings, db):
+    database = await _database(make_settings(database_pool_max=1))
+    try:
+        pool = await database.pool()
+        async with pool.acquire() as conn:
+            pid = await conn.fetchval("SELECT pg_backend_pid()")
+        # Released: the server's last statement on that session is still ours, where
+        # asyncpg's default reset would have run `... RESET ALL` (two round trips).
+        last = await db.fetchval("SELECT query FROM pg_stat_activity WHERE pid = $1", pid)
+        assert last == "SELECT pg_backend_pid()"
+    finally:
+        await database.close()
+
+
+async def test_an_open_transaction_is_rolled_back_on_release(make_settings, db):
+    await db.execute("CREATE TABLE reset_probe (n int)")
+    database = await _database(make_settings(database_pool_max=1))
+    try:
+        pool = await database.pool()
+        conn = await pool.acquire()
+        first_pid = await conn.fetchval("SELECT pg_backend_pid()")
+        await conn.execute("BEGIN")
+        await conn.execute("INSERT INTO reset_probe VALUES (1)")
+        await pool.release(conn)  # a caller that forgot its transaction
+        async with pool.acquire() as again:
+            assert await again.fetchval("SELECT pg_backend_pid()") == first_pid  # same session
+            assert not again.is_in_transaction()
+            assert await again.fetchval("SELECT count(*) FROM reset_probe") == 0
+        assert await db.fetchval("SELECT count(*) FROM reset_probe") == 0
+    finally:
+        await database.close()
+
+
+async def test_pool_size_depends_on_the_mode(make_settings):
+    assert Settings.from_env({}).database_pool_size == 10  # serve: many requests at once
+    on_lambda = {"AWS_LAMBDA_RUNTIME_API": "127.0.0.1:9001", "DATABASE_URL": "postgresql://x/y"}
+    assert Settings.from_env(on_lambda).database_pool_size == 2  # one request at a time
+    assert Settings.from_env({**on_lambda, "DATABASE_POOL_MAX": "5"}).database_pool_size == 5
+    database = await _database(make_settings())
+    try:
+        assert (await database.pool()).get_max_size() == 10
+    finally:
+        await database.close()
