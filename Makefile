@@ -39,17 +39,20 @@ emulate: $(VENV)/.dev
 package: $(VENV)/.dev
 	$(PY) build.py --output $(PACKAGE) $(ARGS)
 
-## deploy: package, then terraform apply in $(TF_DIR) (shows the plan and asks first)
+## deploy: package (ARGS too, e.g. ARGS="--arch arm64"), then terraform apply in $(TF_DIR) (shows the plan and asks first)
 deploy: package
 	@echo "Deploying $(PACKAGE) with the settings in $(TF_DIR)/terraform.tfvars."
 	$(TERRAFORM) -chdir=$(TF_DIR) init -input=false
 	$(TERRAFORM) -chdir=$(TF_DIR) apply -var package_file=$(abspath $(PACKAGE)) $(TF_ARGS)
 
-## destroy: terraform destroy in $(TF_DIR) (shows what goes and asks first)
+## destroy: terraform destroy in $(TF_DIR); refuses first while deletion protection is on, keeps what a final snapshot needs (no package needed)
 destroy:
-	@echo "Destroying the stack in $(TF_DIR). The database keeps a final snapshot unless"
-	@echo "db_skip_final_snapshot = true, and refuses while db_deletion_protection = true."
-	$(TERRAFORM) -chdir=$(TF_DIR) destroy -var package_file=$(abspath $(PACKAGE)) $(TF_ARGS)
+	$(TERRAFORM) -chdir=$(TF_DIR) init -input=false >/dev/null
+	TERRAFORM=$(TERRAFORM) TF_DIR=$(TF_DIR) sh $(TF_DIR)/scripts/destroy.sh $(TF_ARGS)
+
+## rollback: point the Function URL's `live` alias at the version before the one it serves
+rollback:
+	TERRAFORM=$(TERRAFORM) TF_DIR=$(TF_DIR) sh $(TF_DIR)/scripts/rollback.sh
 
 ## verify: check a deployment: make verify URL=https://<id>.lambda-url.<region>.on.aws [TOKEN=<Firebase ID token>]
 verify: $(VENV)/.dev

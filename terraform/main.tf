@@ -42,6 +42,22 @@ data "aws_iam_policy_document" "kms" {
       values   = ["arn:${local.partition}:logs:${var.region}:${var.account_id}:log-group:*"]
     }
   }
+
+  # Alarms publish to the encrypted SNS topic; CloudWatch needs the key for that.
+  statement {
+    sid       = "CloudWatchAlarmsPublishToTheEncryptedTopic"
+    actions   = ["kms:Decrypt", "kms:GenerateDataKey*"]
+    resources = ["*"]
+    principals {
+      type        = "Service"
+      identifiers = ["cloudwatch.amazonaws.com"]
+    }
+    condition {
+      test     = "StringEquals"
+      variable = "aws:SourceAccount"
+      values   = [var.account_id]
+    }
+  }
 }
 
 resource "aws_kms_key" "this" {
@@ -65,6 +81,7 @@ module "network" {
   azs                     = var.azs
   public_subnet_cidrs     = local.public_subnet_cidrs
   private_subnet_cidrs    = local.private_subnet_cidrs
+  account_id              = var.account_id
   single_nat_gateway      = var.single_nat_gateway
   flow_log_retention_days = var.log_retention_days
   kms_key_arn             = aws_kms_key.this.arn
@@ -74,10 +91,11 @@ module "network" {
 module "secrets" {
   source = "./modules/secrets"
 
-  name        = "${var.name}-${var.environment}"
-  kms_key_arn = aws_kms_key.this.arn
-  values      = var.app_secret_values
-  tags        = var.tags
+  name           = "${var.name}-${var.environment}"
+  kms_key_arn    = aws_kms_key.this.arn
+  values         = var.app_secret_values
+  values_version = var.app_secret_values_version
+  tags           = var.tags
 }
 
 module "database" {
@@ -88,9 +106,12 @@ module "database" {
   subnet_ids               = module.network.private_subnet_ids
   client_security_group_id = module.function.security_group_id
   admin_cidr_blocks        = var.admin_cidr_blocks
+  engine_version           = var.db_engine_version
   instance_class           = var.db_instance_class
   multi_az                 = var.db_multi_az
   backup_retention_days    = var.db_backup_retention_days
+  backup_window            = var.db_backup_window
+  maintenance_window       = var.db_maintenance_window
   deletion_protection      = var.db_deletion_protection
   skip_final_snapshot      = var.db_skip_final_snapshot
   enable_rds_proxy         = var.enable_rds_proxy
@@ -103,6 +124,8 @@ module "function" {
   source = "./modules/function"
 
   name                        = "${var.name}-${var.environment}"
+  region                      = var.region
+  aws_cli                     = var.aws_cli
   package_file                = var.package_file
   architecture                = var.architecture
   memory_size                 = var.memory_size
@@ -121,8 +144,11 @@ module "function" {
 
   # Plain settings only: secrets are referenced by ARN and read at first use.
   environment = {
-    DATABASE_URL        = "postgresql://${module.database.username}@${module.database.endpoint}:${module.database.port}/${module.database.database_name}"
-    DATABASE_SSL        = "require"
+    DATABASE_URL = "postgresql://${module.database.username}@${module.database.endpoint}:${module.database.port}/${module.database.database_name}"
+    # verify-full: the app checks the instance's certificate against AWS's RDS
+    # CA bundle it ships. RDS Proxy presents an ACM certificate (Amazon Root
+    # CAs, not in that bundle), so through the proxy TLS stays "require".
+    DATABASE_SSL        = var.enable_rds_proxy ? "require" : "verify-full"
     DATABASE_SECRET_ARN = module.database.master_secret_arn
     APP_SECRETS_ARN     = module.secrets.arn
     MIGRATE_ON_START    = "true"
@@ -132,4 +158,19 @@ module "function" {
     PINECONE_INDEX_HOST = var.pinecone_index_host
     LOG_LEVEL           = "INFO"
   }
+}
+
+module "alarms" {
+  source = "./modules/alarms"
+  count  = var.alarms_enabled ? 1 : 0
+
+  name                   = "${var.name}-${var.environment}"
+  kms_key_arn            = aws_kms_key.this.arn
+  email                  = var.alarm_email
+  function_name          = module.function.function_name
+  function_timeout       = var.timeout
+  reserved_concurrency   = var.reserved_concurrency
+  db_instance_identifier = module.database.instance_identifier
+  nat_gateway_ids        = module.network.nat_gateway_ids
+  tags                   = var.tags
 }

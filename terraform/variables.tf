@@ -10,6 +10,12 @@ variable "region" {
   }
 }
 
+variable "aws_cli" {
+  description = "AWS CLI command for the Function URL's second permission (provider 5.x cannot express it). It must know --invoked-via-function-url (see `aws lambda add-permission help`) and use the same credentials and account as Terraform."
+  type        = string
+  default     = "aws"
+}
+
 variable "account_id" {
   description = "AWS account id (12 digits); taken as input so that plans need no AWS call."
   type        = string
@@ -51,12 +57,18 @@ variable "tags" {
 # --- network ---------------------------------------------------------------------
 
 variable "azs" {
-  description = "Availability zones (at least two) of the region."
+  description = "Availability zones (at least two, distinct) of the region, e.g. [\"eu-west-1a\", \"eu-west-1b\"]."
   type        = list(string)
 
   validation {
-    condition     = length(var.azs) >= 2
-    error_message = "azs must list at least two availability zones."
+    condition     = length(var.azs) >= 2 && length(distinct(var.azs)) == length(var.azs)
+    error_message = "azs must list at least two distinct availability zones."
+  }
+
+  # A zone of another region plans cleanly and fails half-way through apply.
+  validation {
+    condition     = alltrue([for az in var.azs : can(regex("^${var.region}[a-z]$", az))])
+    error_message = "azs must be zones of the region (e.g. ${var.region}a, ${var.region}b)."
   }
 }
 
@@ -66,8 +78,15 @@ variable "vpc_cidr" {
   default     = "10.20.0.0/16"
 
   validation {
-    condition     = can(cidrhost(var.vpc_cidr, 0)) && tonumber(split("/", var.vpc_cidr)[1]) <= 20
-    error_message = "vpc_cidr must be a valid IPv4 CIDR of /20 or larger."
+    # Subnets are cidrsubnet(vpc_cidr, 8, n): /24s in a /16, /28s (AWS's smallest) in a /20.
+    # AWS VPCs are /16 to /28; the network address must be the CIDR's own.
+    condition = (
+      can(cidrhost(var.vpc_cidr, 0)) &&
+      can(tonumber(split("/", var.vpc_cidr)[1])) &&
+      try(tonumber(split("/", var.vpc_cidr)[1]) >= 16 && tonumber(split("/", var.vpc_cidr)[1]) <= 20, false) &&
+      try(cidrhost(var.vpc_cidr, 0) == split("/", var.vpc_cidr)[0], false)
+    )
+    error_message = "vpc_cidr must be an IPv4 network from /16 to /20 written with its network address (e.g. 10.20.0.0/16): subnets are 8 bits longer, and AWS subnets are /28 at the smallest."
   }
 }
 
@@ -106,6 +125,39 @@ variable "db_skip_final_snapshot" {
   description = "Delete the database without a final snapshot (throw-away environments only)."
   type        = bool
   default     = false
+}
+
+variable "db_engine_version" {
+  description = "PostgreSQL major version; RDS picks the current minor and upgrades minors itself (a pinned minor is eventually retired and fights those upgrades)."
+  type        = string
+  default     = "16"
+
+  validation {
+    condition     = can(regex("^1[4-7]$", var.db_engine_version))
+    error_message = "db_engine_version must be a PostgreSQL major version (14-17), e.g. \"16\", without a minor."
+  }
+}
+
+variable "db_backup_window" {
+  description = "Daily UTC window for automated backups (hh24:mi-hh24:mi, at least 30 minutes, not overlapping the maintenance window)."
+  type        = string
+  default     = "02:00-03:00"
+
+  validation {
+    condition     = can(regex("^([01][0-9]|2[0-3]):[0-5][0-9]-([01][0-9]|2[0-3]):[0-5][0-9]$", var.db_backup_window))
+    error_message = "db_backup_window must look like 02:00-03:00 (UTC)."
+  }
+}
+
+variable "db_maintenance_window" {
+  description = "Weekly UTC window for RDS maintenance such as minor upgrades (ddd:hh24:mi-ddd:hh24:mi)."
+  type        = string
+  default     = "sun:04:00-sun:05:00"
+
+  validation {
+    condition     = can(regex("^(mon|tue|wed|thu|fri|sat|sun):([01][0-9]|2[0-3]):[0-5][0-9]-(mon|tue|wed|thu|fri|sat|sun):([01][0-9]|2[0-3]):[0-5][0-9]$", var.db_maintenance_window))
+    error_message = "db_maintenance_window must look like sun:04:00-sun:05:00 (UTC)."
+  }
 }
 
 variable "db_backup_retention_days" {
@@ -183,13 +235,13 @@ variable "timeout" {
 }
 
 variable "reserved_concurrency" {
-  description = "Most function containers at once (each holds up to 2 database connections)."
+  description = "Containers reserved for the function, and its ceiling (each holds up to 2 database connections). Null (default): none reserved; AWS refuses a reservation that leaves the account fewer than 100 unreserved, which new accounts (quota 10) always hit. See docs/deploy.md."
   type        = number
-  default     = 10
+  default     = null
 
   validation {
-    condition     = var.reserved_concurrency >= 1 && var.reserved_concurrency <= 1000
-    error_message = "reserved_concurrency must be 1-1000."
+    condition     = var.reserved_concurrency == null ? true : (var.reserved_concurrency >= 1 && var.reserved_concurrency <= 1000 && floor(var.reserved_concurrency) == var.reserved_concurrency)
+    error_message = "reserved_concurrency must be null or a whole number 1-1000."
   }
 }
 
@@ -218,6 +270,12 @@ variable "authorization_type" {
 variable "secrets_extension_layer_arn" {
   description = "AWS Parameters and Secrets Lambda Extension layer for the region and architecture (see AWS's table)."
   type        = string
+
+  # Layers are regional: another region's ARN plans cleanly and fails at CreateFunction.
+  validation {
+    condition     = try(split(":", var.secrets_extension_layer_arn)[3] == var.region, false)
+    error_message = "secrets_extension_layer_arn must be the layer of the deployment's region (${var.region})."
+  }
 }
 
 variable "log_retention_days" {
@@ -262,8 +320,39 @@ variable "pinecone_index_host" {
 }
 
 variable "app_secret_values" {
-  description = "HUGGINGFACE_API_KEY, PINECONE_API_KEY, FIREBASE_PROJECT_ID. Null: put them with the AWS CLI instead (kept out of state)."
+  description = "HUGGINGFACE_API_KEY, PINECONE_API_KEY, FIREBASE_PROJECT_ID, written write-only (never in plan or state) when app_secret_values_version > 0. Null: put them with the AWS CLI instead."
   type        = map(string)
   default     = null
   sensitive   = true
+  ephemeral   = true
+}
+
+variable "app_secret_values_version" {
+  description = "0 (default): Terraform leaves the application secret's value to the AWS CLI. 1 or more: write app_secret_values; bump it to write them again (write-only values leave nothing in state to compare)."
+  type        = number
+  default     = 0
+
+  validation {
+    condition     = var.app_secret_values_version >= 0 && floor(var.app_secret_values_version) == var.app_secret_values_version
+    error_message = "app_secret_values_version must be a whole number from 0."
+  }
+}
+
+# --- alarms ----------------------------------------------------------------------------
+
+variable "alarms_enabled" {
+  description = "Create the CloudWatch alarms and their SNS topic (opt out for throw-away stacks)."
+  type        = bool
+  default     = true
+}
+
+variable "alarm_email" {
+  description = "Address subscribed to the alarm topic (AWS mails a confirmation link first). Null: subscribe yourself."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.alarm_email == null ? true : can(regex("^[^@[:space:]]+@[^@[:space:]]+\\.[^@[:space:]]+$", var.alarm_email))
+    error_message = "alarm_email must be an e-mail address."
+  }
 }

@@ -19,7 +19,18 @@ import tftest
 ROOT = Path(__file__).resolve().parent.parent
 TERRAFORM_DIR = ROOT / "terraform"
 ACCOUNT_ID = "123456789012"
-SERVICES = ("ec2", "iam", "kms", "lambda", "logs", "rds", "secretsmanager", "sts")
+SERVICES = (
+    "cloudwatch",
+    "ec2",
+    "iam",
+    "kms",
+    "lambda",
+    "logs",
+    "rds",
+    "secretsmanager",
+    "sns",
+    "sts",
+)
 
 
 def plugin_dir() -> str:
@@ -71,9 +82,10 @@ def provider_override(endpoint: str | None = None) -> str:
 
 
 def prepare(workdir: Path, endpoint: str | None = None) -> tftest.TerraformTest:
-    """Copy terraform/ to `workdir`, add the override, and init from the mirror."""
+    """Copy terraform/ (with its lock file) to `workdir`, add the override, and init
+    from the mirror: init fails if the mirror's provider does not match the lock."""
     shutil.copytree(
-        TERRAFORM_DIR, workdir, ignore=shutil.ignore_patterns(".terraform*", "*.tfstate*")
+        TERRAFORM_DIR, workdir, ignore=shutil.ignore_patterns(".terraform", "*.tfstate*")
     )
     (workdir / "provider_override.tf").write_text(provider_override(endpoint))
     tf = tftest.TerraformTest(str(workdir), binary="terraform", env=environment(workdir))

@@ -6,13 +6,17 @@ APPLY = "test_terraform_apply.py::test_deploy_guide_against_moto"
 VERIFY = "test_verify.py::test_guide_commands_against_the_emulator"
 
 # Each command of the guide, and the test that runs it.
+REGION = '--region "$(terraform -chdir=terraform output -raw region)"'
+
+# Each command of the guide, and the test that runs it.
 RUN_BY = {
     'python -m handler admin grant super_user "$FIREBASE_UID"': (
         "test_admin.py::test_the_deploy_guide_grant_command_as_written"
     ),
     "cp terraform/terraform.tfvars.example terraform/terraform.tfvars": APPLY,
-    'aws secretsmanager put-secret-value --secret-id "$(terraform -chdir=terraform output -raw '
-    'app_secret_arn)" --secret-string file://secrets.json': APPLY,
+    f"aws secretsmanager put-secret-value {REGION} --secret-id "
+    '"$(terraform -chdir=terraform output -raw app_secret_arn)" '
+    "--secret-string file://secrets.json": APPLY,
     "make package": APPLY,
     "make deploy": APPLY,
     "make verify URL=https://abc123.lambda-url.eu-west-1.on.aws": VERIFY,
@@ -20,12 +24,17 @@ RUN_BY = {
     "make verify": VERIFY,
     "terraform -chdir=terraform output -raw function_url": APPLY,
     "make pgadmin-servers": APPLY,
-    'aws secretsmanager get-secret-value --secret-id "$(terraform -chdir=terraform output -raw '
-    'database_master_secret_arn)" --query SecretString --output text': APPLY,
+    f"aws secretsmanager get-secret-value {REGION} --secret-id "
+    '"$(terraform -chdir=terraform output -raw database_master_secret_arn)" '
+    "--query SecretString --output text": APPLY,
+    f"aws secretsmanager rotate-secret {REGION} --secret-id "
+    '"$(terraform -chdir=terraform output -raw database_master_secret_arn)"': APPLY,
+    "make rollback": APPLY,
     "make destroy": APPLY,
     "curl -si -X OPTIONS -H 'Origin: https://app.example.com' -H 'Access-Control-Request-Method: "
     'POST\' "$URL/api/chat"': VERIFY,
-    "aws lambda get-policy --function-name debugflow-prod": APPLY,
+    f"aws lambda get-policy {REGION} --function-name "
+    '"$(terraform -chdir=terraform output -raw function_name)" --qualifier live': APPLY,
 }
 
 

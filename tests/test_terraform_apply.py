@@ -1,8 +1,13 @@
-"""docs/deploy.md's commands, run as written, against a local moto server.
+"""docs/deploy.md's commands, run as written, against a local moto server taught AWS's rules.
 
-`make package`, `make deploy` (terraform apply), putting the secret, the
-outputs, `make pgadmin-servers`, a second plan that must show no changes,
-`aws lambda get-policy`, and `make destroy`, which must leave nothing.
+The server is tests/standins/aws_rules.py: moto plus the Lambda resource-policy
+rules AWS enforces (FunctionUrlAuthType only on lambda:InvokeFunctionUrl,
+repeated statement ids refused, one policy per alias). The guide's life cycle:
+`make package`, `make deploy`, putting the secret, the outputs, `make
+pgadmin-servers`, the URL's two permissions, an empty second plan, a master
+password rotation (still an empty plan), `make destroy` refused while deletion
+protection is on, a second release and `make rollback`, then `make destroy`
+twice, without the package, keeping the final snapshot's key and secret.
 """
 
 import json
@@ -18,6 +23,7 @@ from pathlib import Path
 
 import boto3
 import pytest
+from botocore.exceptions import ClientError
 
 from tests import deploy_guide
 from tests.terraform_support import ROOT, environment, prepare, terraform
@@ -33,7 +39,6 @@ MOTO_GAPS = {
     ("aws_db_instance", "performance_insights_kms_key_id"),
     ("aws_db_instance", "performance_insights_retention_period"),
     ("aws_db_parameter_group", "parameter"),
-    ("aws_lambda_function", "logging_config"),
     # DescribeSecurityGroupRules: no description, group ids prefixed with the account.
     ("aws_vpc_security_group_ingress_rule", "description"),
     ("aws_vpc_security_group_ingress_rule", "referenced_security_group_id"),
@@ -51,7 +56,8 @@ def moto_endpoint():
         port = s.getsockname()[1]
     env = {**os.environ, "MOTO_IAM_LOAD_MANAGED_POLICIES": "true"}
     server = subprocess.Popen(
-        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+        [sys.executable, "-m", "tests.standins.aws_rules", "-H", "127.0.0.1", "-p", str(port)],
+        cwd=ROOT,
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -78,6 +84,80 @@ def client(service: str, endpoint: str):
     )
 
 
+@pytest.fixture
+def probe_function(moto_endpoint, tmp_path):
+    """A throw-away function with a `live` alias, for the stand-in's own rules."""
+    role = client("iam", moto_endpoint).create_role(
+        RoleName="rules-probe", AssumeRolePolicyDocument="{}"
+    )["Role"]["Arn"]
+    code = tmp_path / "probe.zip"
+    with zipfile.ZipFile(code, "w") as archive:
+        archive.writestr("probe.py", "")
+    lam = client("lambda", moto_endpoint)
+    lam.create_function(
+        FunctionName="rules-probe",
+        Runtime="python3.12",
+        Role=role,
+        Handler="probe.handler",
+        Code={"ZipFile": code.read_bytes()},
+        Publish=True,
+    )
+    lam.create_alias(FunctionName="rules-probe", Name="live", FunctionVersion="1")
+    yield lam
+    lam.delete_function(FunctionName="rules-probe")
+    client("iam", moto_endpoint).delete_role(RoleName="rules-probe")
+
+
+def test_the_stand_in_refuses_what_aws_refuses(probe_function):
+    lam = probe_function
+    # The old module's second statement: FunctionUrlAuthType on lambda:InvokeFunction.
+    with pytest.raises(ClientError) as refused:
+        lam.add_permission(
+            FunctionName="rules-probe",
+            Qualifier="live",
+            StatementId="FunctionURLAllowInvokeAction",
+            Action="lambda:InvokeFunction",
+            Principal="*",
+            FunctionUrlAuthType="NONE",
+        )
+    assert refused.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
+    assert refused.value.response["Error"]["Code"] == "InvalidParameterValueException"
+
+    public = dict(
+        FunctionName="rules-probe",
+        Qualifier="live",
+        StatementId="FunctionURLAllowPublicAccess",
+        Action="lambda:InvokeFunctionUrl",
+        Principal="*",
+        FunctionUrlAuthType="NONE",
+    )
+    lam.add_permission(**public)
+    with pytest.raises(ClientError) as conflict:
+        lam.add_permission(**public)  # what provider 5.100's URL and a same-Sid permission do
+    assert conflict.value.response["ResponseMetadata"]["HTTPStatusCode"] == 409
+    assert conflict.value.response["Error"]["Code"] == "ResourceConflictException"
+
+
+def test_the_stand_in_keeps_one_policy_per_alias(probe_function):
+    lam = probe_function
+    lam.add_permission(
+        FunctionName="rules-probe",
+        Qualifier="live",
+        StatementId="FunctionURLAllowInvokeAction",
+        Action="lambda:InvokeFunction",
+        Principal="*",
+        InvokedViaFunctionUrl=True,
+    )
+    (statement,) = json.loads(
+        lam.get_policy(FunctionName="rules-probe", Qualifier="live")["Policy"]
+    )["Statement"]
+    assert statement["Condition"] == {"Bool": {"lambda:InvokedViaFunctionUrl": "true"}}
+    assert statement["Resource"].endswith(":function:rules-probe:live")
+    with pytest.raises(ClientError) as missing:
+        lam.get_policy(FunctionName="rules-probe")  # the unqualified function has none
+    assert missing.value.response["Error"]["Code"] == "ResourceNotFoundException"
+
+
 def test_deploy_guide_against_moto(moto_endpoint, tmp_path):
     lam = client("lambda", moto_endpoint)
     placeholder = tmp_path / "layer.zip"
@@ -92,11 +172,13 @@ def test_deploy_guide_against_moto(moto_endpoint, tmp_path):
     env = {
         **os.environ,
         **environment(workdir),
+        # The venv's AWS CLI knows --invoked-via-function-url; the module calls `aws`.
+        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
         "AWS_ENDPOINT_URL": moto_endpoint,
         "AWS_ACCESS_KEY_ID": "mock",
         "AWS_SECRET_ACCESS_KEY": "mock",
-        "AWS_DEFAULT_REGION": REGION,
     }
+    env.pop("AWS_DEFAULT_REGION", None)  # the guide names the region from the outputs
     package = tmp_path / "deploy.zip"
     make_vars = [
         f"TF_DIR={workdir}",
@@ -105,33 +187,46 @@ def test_deploy_guide_against_moto(moto_endpoint, tmp_path):
         f"SERVERS={tmp_path / 'servers.json'}",
     ]
 
-    def run(command: str, cwd: Path = tmp_path) -> str:
+    def run(command: str, cwd: Path = tmp_path, ok: bool = True) -> subprocess.CompletedProcess:
         if command.startswith("make "):
             command = f"{command} {' '.join(shlex.quote(v) for v in make_vars)}"
             cwd = ROOT
         result = subprocess.run(
             command, shell=True, cwd=cwd, env=env, capture_output=True, text=True, timeout=1200
         )
-        assert result.returncode == 0, (command, result.stdout[-3000:], result.stderr[-3000:])
-        return result.stdout
+        if ok:
+            assert result.returncode == 0, (command, result.stdout[-3000:], result.stderr[-3000:])
+        return result
+
+    def settings(**values) -> None:
+        path = workdir / "test.auto.tfvars.json"
+        current = json.loads(path.read_text()) if path.exists() else {}
+        path.write_text(json.dumps({**current, **values}))
+
+    def plan_drift() -> list[tuple[str, str]]:
+        again = terraform(
+            workdir, "plan", "-input=false", "-no-color", "-out=again.tfplan",
+            f"-var=package_file={package}",
+        )  # fmt: skip
+        assert again.returncode == 0, again.stderr[-3000:]
+        return _drift(json.loads(terraform(workdir, "show", "-json", "again.tfplan").stdout))
+
+    def alias_version() -> str:
+        return lam.get_alias(FunctionName=FUNCTION, Name="live")["FunctionVersion"]
 
     # One-time setup and deploy, as the guide says; the moto-specific values
     # (region, zones, the layer published above) override the example's.
+    # Deletion protection and the final snapshot keep their defaults (on).
     (cp,) = deploy_guide.starting_with("cp ")
     run(cp)
-    (workdir / "test.auto.tfvars.json").write_text(
-        json.dumps(
-            {
-                "region": REGION,
-                "azs": [f"{REGION}a", f"{REGION}b"],
-                "secrets_extension_layer_arn": layer["LayerVersionArn"],
-                "enable_rds_proxy": True,
-                "db_deletion_protection": False,
-                "db_skip_final_snapshot": True,
-                "db_multi_az": False,
-                "single_nat_gateway": True,
-            }
-        )
+    settings(
+        region=REGION,
+        azs=[f"{REGION}a", f"{REGION}b"],
+        secrets_extension_layer_arn=layer["LayerVersionArn"],
+        enable_rds_proxy=True,
+        db_multi_az=False,
+        single_nat_gateway=True,
+        reserved_concurrency=5,
     )
     deployed = False
     try:
@@ -141,6 +236,7 @@ def test_deploy_guide_against_moto(moto_endpoint, tmp_path):
         deployed = True
         outputs = json.loads(terraform(workdir, "output", "-json").stdout)
         assert outputs["function_name"]["value"] == FUNCTION
+        assert outputs["region"]["value"] == REGION
         assert set(outputs["pgadmin"]["value"]) == {
             "host",
             "port",
@@ -154,15 +250,14 @@ def test_deploy_guide_against_moto(moto_endpoint, tmp_path):
         )
         (put,) = deploy_guide.starting_with("aws secretsmanager put-secret-value")
         run(put)
-        stored = client("secretsmanager", moto_endpoint).get_secret_value(
-            SecretId=outputs["app_secret_arn"]["value"]
-        )
+        secrets = client("secretsmanager", moto_endpoint)
+        stored = secrets.get_secret_value(SecretId=outputs["app_secret_arn"]["value"])
         assert json.loads(stored["SecretString"])["FIREBASE_PROJECT_ID"] == "debugflow-test"
 
         (url_command,) = deploy_guide.starting_with(
             "terraform -chdir=terraform output -raw function_url"
         )
-        assert run(url_command).startswith("http")
+        assert run(url_command).stdout.startswith("http")
 
         run("make pgadmin-servers")
         server = json.loads((tmp_path / "servers.json").read_text())["Servers"]["1"]
@@ -177,26 +272,31 @@ def test_deploy_guide_against_moto(moto_endpoint, tmp_path):
         )
 
         (get_password,) = deploy_guide.starting_with("aws secretsmanager get-secret-value")
-        assert {"username", "password"} <= set(json.loads(run(get_password)))  # moto's values
+        before = json.loads(run(get_password).stdout)
+        assert {"username", "password"} <= set(before)  # moto's values
 
+        # The URL serves the `live` alias, whose policy holds exactly the two
+        # statements AWS requires, each once (the stand-in refuses repeats).
         (policy_command,) = deploy_guide.starting_with("aws lambda get-policy")
-        policy = json.loads(json.loads(run(policy_command))["Policy"])
-        statements = {(s["Sid"], s["Action"]) for s in policy["Statement"]}
-        assert statements >= {
-            ("FunctionURLAllowPublicAccess", "lambda:InvokeFunctionUrl"),
-            ("FunctionURLAllowInvokeAction", "lambda:InvokeFunction"),
-        }
+        policy = json.loads(json.loads(run(policy_command).stdout)["Policy"])
+        assert sorted(
+            (s["Sid"], s["Action"], json.dumps(s["Condition"])) for s in policy["Statement"]
+        ) == [
+            (
+                "FunctionURLAllowInvokeAction",
+                "lambda:InvokeFunction",
+                json.dumps({"Bool": {"lambda:InvokedViaFunctionUrl": "true"}}),
+            ),
+            (
+                "FunctionURLAllowPublicAccess",
+                "lambda:InvokeFunctionUrl",
+                json.dumps({"StringEquals": {"lambda:FunctionUrlAuthType": "NONE"}}),
+            ),
+        ]
+        assert all(s["Principal"] == "*" for s in policy["Statement"])
+        assert all(s["Resource"].endswith(f":{FUNCTION}:live") for s in policy["Statement"])
 
-        again = terraform(
-            workdir,
-            "plan",
-            "-input=false",
-            "-no-color",
-            "-out=again.tfplan",
-            f"-var=package_file={package}",
-        )
-        assert again.returncode == 0, again.stderr[-3000:]
-        assert _drift(json.loads(terraform(workdir, "show", "-json", "again.tfplan").stdout)) == []
+        assert plan_drift() == []
 
         function = lam.get_function(FunctionName=FUNCTION)["Configuration"]
         variables = function["Environment"]["Variables"]
@@ -208,40 +308,91 @@ def test_deploy_guide_against_moto(moto_endpoint, tmp_path):
         assert ":" not in variables["DATABASE_URL"].removeprefix("postgresql://").split("@")[0]
         proxy = client("rds", moto_endpoint).describe_db_proxies()["DBProxies"][0]
         assert f"@{proxy['Endpoint']}:" in variables["DATABASE_URL"]  # through the proxy
+        # The proxy's certificate is ACM's, outside the RDS bundle the app verifies with.
+        assert variables["DATABASE_SSL"] == "require"
         private = {
             s["SubnetId"]
             for s in client("ec2", moto_endpoint).describe_subnets()["Subnets"]
             if {"Key": "Tier", "Value": "private"} in s.get("Tags", [])
         }
         assert set(function["VpcConfig"]["SubnetIds"]) == private
-        url = lam.get_function_url_config(FunctionName=FUNCTION)
+        url = lam.get_function_url_config(FunctionName=FUNCTION, Qualifier="live")
         assert url["InvokeMode"] == "RESPONSE_STREAM" and "Cors" not in url
+        first = alias_version()
+        assert first == outputs["function_version"]["value"] != "$LATEST"
+        alarms = client("cloudwatch", moto_endpoint).describe_alarms()["MetricAlarms"]
+        topic = outputs["alarm_topic_arn"]["value"]
+        assert {a["MetricName"] for a in alarms} == {
+            "Errors",
+            "Throttles",
+            "Duration",
+            "ConcurrentExecutions",
+            "FreeStorageSpace",
+            "CPUUtilization",
+            "DatabaseConnections",
+            "ErrorPortAllocation",
+        }
+        assert all(a["AlarmActions"] == [topic] for a in alarms)
+        attributes = client("sns", moto_endpoint).get_topic_attributes(TopicArn=topic)
+        assert attributes["Attributes"]["KmsMasterKeyId"] == outputs["kms_key_arn"]["value"]
+
+        # Password rotation, as far as moto goes: the guide's rotate-secret,
+        # then the new value RDS's managed rotation would store (moto has no
+        # rotation function, so it stores the new password itself). Nothing in
+        # Terraform holds the password: the plan stays empty and the function
+        # still names the secret, which the app re-reads on an auth failure.
+        master = outputs["database_master_secret_arn"]["value"]
+        (rotate,) = deploy_guide.starting_with("aws secretsmanager rotate-secret")
+        run(rotate)
+        secrets.put_secret_value(
+            SecretId=master,
+            SecretString=json.dumps({**before, "password": "rotated-by-rds"}),
+        )
+        assert json.loads(run(get_password).stdout)["password"] == "rotated-by-rds"
+        assert plan_drift() == []
+        assert variables["DATABASE_SECRET_ARN"] == master
+
+        # Protected: make destroy refuses before touching anything.
+        state_before = terraform(workdir, "state", "list").stdout
+        refused = run("make destroy", ok=False)
+        assert refused.returncode != 0
+        assert "Refusing to destroy" in refused.stderr
+        assert terraform(workdir, "state", "list").stdout == state_before
+        assert lam.get_function(FunctionName=FUNCTION)["Configuration"]["State"]
+
+        # A second release (protection off, more memory), then a rollback to the first.
+        settings(db_deletion_protection=False, memory_size=768)
+        run("make deploy")
+        second = alias_version()
+        assert int(second) > int(first)
+        run("make rollback")
+        assert alias_version() == first
+        # The URL's permissions live on the alias, so they survive its moves.
+        policy = json.loads(json.loads(run(policy_command).stdout)["Policy"])
+        assert len(policy["Statement"]) == 2
     finally:
         if deployed:
-            _forget_url_permissions(workdir, lam)
+            # From a fresh checkout: no package (the module must not hash it on destroy).
+            package.unlink(missing_ok=True)
             run("make destroy")
+    assert not (workdir.parent / "dist" / "deploy.zip").exists()
+
+    # Everything went but what the final snapshot needs; a second destroy has nothing to do.
     assert terraform(workdir, "state", "list").stdout.strip() == ""
+    assert "Nothing to destroy" in run("make destroy").stdout
+    rds = client("rds", moto_endpoint)
     assert lam.list_functions()["Functions"] == []
-    assert client("rds", moto_endpoint).describe_db_instances()["DBInstances"] == []
-    assert client("rds", moto_endpoint).describe_db_proxies()["DBProxies"] == []
+    assert rds.describe_db_instances()["DBInstances"] == []
+    assert rds.describe_db_proxies()["DBProxies"] == []
     vpcs = client("ec2", moto_endpoint).describe_vpcs()["Vpcs"]
     assert [v for v in vpcs if not v["IsDefault"]] == []
-
-
-def _forget_url_permissions(workdir: Path, lam) -> None:
-    """moto gap: creating a URL with auth NONE also adds a statement with the Sid
-    FunctionURLAllowPublicAccess (as AWS's console does, not its API), so after
-    our permission is removed the provider's delete waiter still finds that
-    Sid and waits out its timeout. Remove the statements directly and drop
-    them from state, so `make destroy` handles the rest."""
-    for address, sid in [
-        ("module.function.aws_lambda_permission.url_invoke[0]", "FunctionURLAllowInvokeAction"),
-        ("module.function.aws_lambda_permission.url[0]", "FunctionURLAllowPublicAccess"),
-    ]:
-        policy = json.loads(lam.get_policy(FunctionName=FUNCTION)["Policy"])
-        for _ in [s for s in policy["Statement"] if s["Sid"] == sid]:
-            lam.remove_permission(FunctionName=FUNCTION, StatementId=sid)
-        assert terraform(workdir, "state", "rm", address).returncode == 0
+    (snapshot,) = rds.describe_db_snapshots()["DBSnapshots"]
+    assert snapshot["DBSnapshotIdentifier"] == outputs["database_final_snapshot"]["value"]
+    key = client("kms", moto_endpoint).describe_key(KeyId=outputs["kms_key_arn"]["value"])
+    assert key["KeyMetadata"]["KeyState"] == "Enabled"
+    assert snapshot["KmsKeyId"] == outputs["kms_key_arn"]["value"]
+    app_secret = secrets.describe_secret(SecretId=outputs["app_secret_arn"]["value"])
+    assert "DeletedDate" not in app_secret
 
 
 def _drift(plan: dict) -> list[tuple[str, str]]:

@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 import tftest
 
+from tests.terraform_support import TERRAFORM_DIR as TERRAFORM
 from tests.terraform_support import prepare, terraform, variables
 
 SENTINEL = "hf_SENTINEL_do_not_leak_123"
@@ -28,7 +29,7 @@ _plans: dict[str, dict] = {}
 
 def plan(tf, package, **overrides) -> dict:
     """Plans are pure functions of their variables here, so each is made once."""
-    key = json.dumps(overrides, sort_keys=True)
+    key = json.dumps([str(package), overrides], sort_keys=True)
     if key not in _plans:
         _plans[key] = tf.plan(output=True, tf_vars=variables(package, **overrides), refresh=False)
     return _plans[key]
@@ -61,19 +62,39 @@ def test_format_and_validate(tf):
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-def test_function_url_streams_without_cors(tf, package):
+def test_function_url_streams_without_cors_from_the_live_alias(tf, package):
     planned = plan(tf, package)
     url = after(planned, "module.function.aws_lambda_function_url.this")
     assert url["invoke_mode"] == "RESPONSE_STREAM"
     assert url["authorization_type"] == "NONE"
     assert url["cors"] == []
-    permissions = [r["change"]["after"] for r in resources(planned, "aws_lambda_permission")]
-    assert sorted(
-        (p["action"], p["principal"], p["function_url_auth_type"]) for p in permissions
-    ) == [
-        ("lambda:InvokeFunction", "*", "NONE"),
-        ("lambda:InvokeFunctionUrl", "*", "NONE"),
+    assert url["qualifier"] == "live"
+    assert after(planned, "module.function.aws_lambda_alias.live")["name"] == "live"
+    assert after(planned, "module.function.aws_lambda_function.this")["publish"] is True
+
+
+def test_public_url_permissions_are_the_two_aws_accepts(tf, package):
+    """Statement 1 comes from provider 5.100's URL resource itself (a second
+    FunctionURLAllowPublicAccess would collide on its Sid); statement 2 goes
+    through the AWS CLI, because aws_lambda_permission 5.100 can only condition
+    InvokeFunction on FunctionUrlAuthType, which AWS refuses (400)."""
+    planned = plan(tf, package)
+    assert resources(planned, "aws_lambda_permission") == []
+    (permission,) = [
+        r for r in resources(planned, "terraform_data") if "invoke_via_url" in r["address"]
     ]
+    assert permission["change"]["after"]["input"]["sid"] == "FunctionURLAllowInvokeAction"
+    assert permission["change"]["after"]["input"]["qualifier"] == "live"
+    script = (TERRAFORM / "modules/function/scripts/invoke-via-url-permission.sh").read_text()
+    assert "--action lambda:InvokeFunction --principal '*' --invoked-via-function-url" in script
+    assert "--function-url-auth-type" not in script
+
+
+def test_iam_urls_get_no_public_permission(tf, package):
+    planned = plan(tf, package, authorization_type="AWS_IAM")
+    assert [
+        r for r in resources(planned, "terraform_data") if "invoke_via_url" in r["address"]
+    ] == []
 
 
 def test_function_runs_our_wrapper_in_the_private_subnets(tf, package):
@@ -83,7 +104,11 @@ def test_function_runs_our_wrapper_in_the_private_subnets(tf, package):
     assert function["architectures"] == ["x86_64"]
     assert function["memory_size"] == 512
     assert 60 <= function["timeout"] <= 120
-    assert function["reserved_concurrent_executions"] == 10
+    assert function["reserved_concurrent_executions"] == -1  # none reserved by default
+    reserved = after(
+        plan(tf, package, reserved_concurrency=10), "module.function.aws_lambda_function.this"
+    )
+    assert reserved["reserved_concurrent_executions"] == 10
     assert function["layers"][0].endswith("AWS-Parameters-and-Secrets-Lambda-Extension:1")
     assert module_argument(planned, "function", "subnet_ids") == [
         "module.network.private_subnet_ids",
@@ -105,6 +130,10 @@ def test_database_is_private_encrypted_tls_only_and_reached_only_by_the_function
     planned = plan(tf, package)
     db = after(planned, "module.database.aws_db_instance.this")
     assert db["publicly_accessible"] is False
+    assert db["engine_version"] == "16"  # major only: RDS picks and upgrades minors
+    assert db["auto_minor_version_upgrade"] is True
+    assert db["backup_window"] == "02:00-03:00"
+    assert db["maintenance_window"] == "sun:04:00-sun:05:00"
     assert db["storage_encrypted"] is True
     assert db["manage_master_user_password"] is True
     assert db["deletion_protection"] is True and db["skip_final_snapshot"] is False
@@ -113,6 +142,8 @@ def test_database_is_private_encrypted_tls_only_and_reached_only_by_the_function
     assert set(db["enabled_cloudwatch_logs_exports"]) == {"postgresql", "upgrade"}
     params = after(planned, "module.database.aws_db_parameter_group.this")["parameter"]
     assert {"name": "rds.force_ssl", "value": "1", "apply_method": "immediate"} in params
+    assert {"name": "log_parameter_max_length", "value": "0", "apply_method": "immediate"} in params
+    assert after(planned, "module.database.aws_db_parameter_group.this")["family"] == "postgres16"
     ingress = resources(planned, "aws_vpc_security_group_ingress_rule")
     db_rules = [r for r in ingress if r["address"].startswith("module.database.")]
     assert [r["address"] for r in db_rules] == [
@@ -182,23 +213,27 @@ def test_proxy_toggle_adds_the_proxy_and_points_the_function_at_it(tf, package):
         "expressions"
     ]["environment"]["references"]
     assert "module.database.endpoint" in function_env
+    # DATABASE_SSL is verify-full on the instance, require through the proxy (ACM certificate).
+    assert "var.enable_rds_proxy" in function_env
 
 
-def test_no_secret_value_in_environment_or_outputs(tf, package):
+def test_no_secret_value_in_the_plan_at_all(tf, package):
+    """app_secret_values is ephemeral and written write-only: it reaches AWS, never the plan."""
     secrets = {"HUGGINGFACE_API_KEY": SENTINEL, "FIREBASE_PROJECT_ID": "demo-project"}
-    planned = plan(tf, package, app_secret_values=secrets)
+    planned = plan(tf, package, app_secret_values=secrets, app_secret_values_version=1)
     version = after(planned, "module.secrets.aws_secretsmanager_secret_version.app[0]")
-    assert "secret_string" not in version or version["secret_string"] != SENTINEL
-    assert SENTINEL not in json.dumps(after(planned, "module.function.aws_lambda_function.this"))
-    assert SENTINEL not in json.dumps(planned["output_changes"])
-    assert SENTINEL not in json.dumps(planned["planned_values"].get("outputs", {}))
-    # Anywhere else than the secret version itself (where it is marked sensitive):
-    others = [
-        r for r in planned["resource_changes"] if r["type"] != "aws_secretsmanager_secret_version"
-    ]
-    assert SENTINEL not in json.dumps(others)
-    (change,) = resources(planned, "aws_secretsmanager_secret_version")
-    assert change["change"]["after_sensitive"]["secret_string"] is True
+    assert version["secret_string_wo_version"] == 1
+    assert version.get("secret_string") in (None, "")
+    recorded = (
+        "variables",
+        "resource_changes",
+        "planned_values",
+        "output_changes",
+        "configuration",
+    )
+    assert SENTINEL not in json.dumps([planned[part] for part in recorded])
+    without = plan(tf, package)
+    assert resources(without, "aws_secretsmanager_secret_version") == []
     env_keys = planned["configuration"]["root_module"]["module_calls"]["function"]["expressions"][
         "environment"
     ]["references"]
@@ -237,11 +272,29 @@ def test_iam_statements_name_their_resources(tf, package):
         ({"architecture": "sparc"}, "architecture must be x86_64 or arm64"),
         ({"admin_cidr_blocks": ["0.0.0.0/0"]}, "never 0.0.0.0/0"),
         ({"admin_cidr_blocks": ["not-a-cidr"]}, "admin_cidr_blocks must be valid"),
-        ({"vpc_cidr": "10.0.0.0/28"}, "vpc_cidr must be a valid IPv4 CIDR"),
+        ({"vpc_cidr": "10.0.0.0/28"}, "vpc_cidr must be an IPv4 network from /16 to /20"),
+        ({"vpc_cidr": "10.0.0.0/21"}, "vpc_cidr must be an IPv4 network from /16 to /20"),
+        ({"vpc_cidr": "10.0.0.0/12"}, "vpc_cidr must be an IPv4 network from /16 to /20"),
+        ({"vpc_cidr": "10.20.1.0/16"}, "written with its network address"),
+        ({"azs": ["eu-west-2a", "eu-west-2b"]}, "azs must be zones of the region"),
+        ({"azs": ["eu-west-1a", "eu-west-1a"]}, "at least two distinct availability zones"),
+        (
+            {
+                "secrets_extension_layer_arn": "arn:aws:lambda:us-east-1:123456789012:layer:"
+                "AWS-Parameters-and-Secrets-Lambda-Extension:1"
+            },
+            "the layer of the deployment's region (eu-west-1)",
+        ),
+        ({"reserved_concurrency": 0}, "reserved_concurrency must be null or a whole number"),
+        ({"reserved_concurrency": 2.5}, "reserved_concurrency must be null or a whole number"),
+        ({"db_engine_version": "16.4"}, "without a minor"),
+        ({"db_backup_window": "2am"}, "db_backup_window must look like"),
+        ({"db_maintenance_window": "sunday"}, "db_maintenance_window must look like"),
+        ({"alarm_email": "not-an-address"}, "alarm_email must be an e-mail address"),
         ({"memory_size": 64}, "memory_size must be 256-10240 MB"),
         ({"timeout": 30}, "timeout must be 60-120 seconds"),
         ({"timeout": 900}, "timeout must be 60-120 seconds"),
-        ({"azs": ["eu-west-1a"]}, "at least two availability zones"),
+        ({"azs": ["eu-west-1a"]}, "at least two distinct availability zones"),
         ({"cors_origins": ["*"]}, "without paths or wildcards"),
         ({"account_id": "12345"}, "account_id must be 12 digits"),
         (
@@ -260,3 +313,106 @@ def test_layer_must_match_the_architecture(tf, package):
     with pytest.raises(tftest.TerraformTestError) as failure:
         plan(tf, package, architecture="arm64")
     assert "built for the function's architecture" in " ".join(failure.value.args[0].split())
+
+
+def test_writing_the_secret_needs_values(tf, package):
+    with pytest.raises(tftest.TerraformTestError) as failure:
+        plan(tf, package, app_secret_values_version=1)
+    assert "writes values, but values is null" in " ".join(failure.value.args[0].split())
+
+
+def test_the_package_must_exist_to_deploy(tf, tmp_path):
+    with pytest.raises(tftest.TerraformTestError) as failure:
+        plan(tf, tmp_path / "missing.zip")
+    assert "run `make package` first" in " ".join(failure.value.args[0].split())
+
+
+@pytest.mark.parametrize(
+    ("manifest", "ok"),
+    [
+        ({"python_version": "3.12", "architecture": "x86_64", "sha256": "0"}, True),
+        ({"python_version": "3.12", "architecture": "arm64", "sha256": "0"}, False),
+        ({"python_version": "3.11", "architecture": "x86_64", "sha256": "0"}, False),
+    ],
+)
+def test_the_package_must_be_built_for_the_function(tf, tmp_path, manifest, ok):
+    """build.py records its target beside the zip; a zip for another target fails at cold start."""
+    built = tmp_path / "deploy.zip"
+    built.write_bytes(b"PK\x05\x06" + b"\0" * 18)
+    (tmp_path / "deploy.zip.json").write_text(json.dumps(manifest))
+    if ok:
+        plan(tf, built)
+        return
+    with pytest.raises(tftest.TerraformTestError) as failure:
+        plan(tf, built)
+    assert "The package was built for" in " ".join(failure.value.args[0].split())
+
+
+def test_alarms_notify_an_encrypted_topic(tf, package):
+    planned = plan(tf, package, reserved_concurrency=10, alarm_email="ops@example.com")
+    alarms = {
+        r["change"]["after"]["metric_name"]: r["change"]["after"]
+        for r in resources(planned, "aws_cloudwatch_metric_alarm")
+    }
+    assert set(alarms) == {
+        "Errors",
+        "Throttles",
+        "Duration",
+        "ConcurrentExecutions",
+        "FreeStorageSpace",
+        "CPUUtilization",
+        "DatabaseConnections",
+        "ErrorPortAllocation",
+    }
+    assert alarms["Duration"]["threshold"] == 90 * 1000 * 0.9  # 90% of the timeout
+    assert alarms["ConcurrentExecutions"]["threshold"] == 8  # 80% of 10
+    assert len(resources(planned, "aws_cloudwatch_metric_alarm")) == 9  # one per NAT gateway
+    (subscription,) = resources(planned, "aws_sns_topic_subscription")
+    assert subscription["change"]["after"]["endpoint"] == "ops@example.com"
+    assert references(planned, "alarms", "aws_sns_topic.alarms", "kms_master_key_id") == [
+        "var.kms_key_arn"
+    ]
+    kms = planned["configuration"]["root_module"]["resources"]
+    (policy,) = [r for r in kms if r["address"] == "data.aws_iam_policy_document.kms"]
+    sids = [st["sid"]["constant_value"] for st in policy["expressions"]["statement"]]
+    assert "CloudWatchAlarmsPublishToTheEncryptedTopic" in sids
+
+
+def test_alarms_are_opt_out(tf, package):
+    unreserved = plan(tf, package)
+    names = [
+        r["change"]["after"]["metric_name"]
+        for r in resources(unreserved, "aws_cloudwatch_metric_alarm")
+    ]
+    assert "ConcurrentExecutions" not in names  # nothing reserved to approach
+    assert resources(unreserved, "aws_sns_topic_subscription") == []
+    off = plan(tf, package, alarms_enabled=False)
+    assert resources(off, "aws_cloudwatch_metric_alarm") == []
+    assert resources(off, "aws_sns_topic") == []
+
+
+def test_flow_logs_role_is_for_this_accounts_flow_logs_only(tf, package):
+    planned = plan(tf, package)
+    network = planned["configuration"]["root_module"]["module_calls"]["network"]["module"]
+    (trust,) = [
+        r
+        for r in network["resources"]
+        if r["address"] == "data.aws_iam_policy_document.flow_logs_assume"
+    ]
+    conditions = trust["expressions"]["statement"][0]["condition"]
+    assert {c["variable"]["constant_value"] for c in conditions} == {
+        "aws:SourceAccount",
+        "aws:SourceArn",
+    }
+
+
+def test_each_stack_has_its_own_final_snapshot_name(tf, package):
+    planned = plan(tf, package)
+    suffix = after(planned, "module.database.terraform_data.snapshot_suffix")["input"]
+    assert len(suffix) == 14 and suffix.isdigit()  # creation time, kept for the stack's life
+    assert references(planned, "database", "aws_db_instance.this", "final_snapshot_identifier") == [
+        "var.skip_final_snapshot",
+        "var.name",
+        "terraform_data.snapshot_suffix.output",
+        "terraform_data.snapshot_suffix",
+    ]

@@ -1,7 +1,6 @@
 data "aws_partition" "current" {}
 
 locals {
-  major_version = split(".", var.engine_version)[0]
   # What the function connects to: the proxy when there is one, else the instance.
   endpoint = var.enable_rds_proxy ? aws_db_proxy.this[0].endpoint : aws_db_instance.this.address
 }
@@ -48,8 +47,8 @@ resource "aws_vpc_security_group_ingress_rule" "from_admin" {
 
 # TLS only, and enough logging to see slow and failed statements.
 resource "aws_db_parameter_group" "this" {
-  name_prefix = "${var.name}-pg${local.major_version}-"
-  family      = "postgres${local.major_version}"
+  name_prefix = "${var.name}-pg${var.engine_version}-"
+  family      = "postgres${var.engine_version}"
   description = "TLS-only PostgreSQL for ${var.name}"
   tags        = var.tags
 
@@ -61,6 +60,13 @@ resource "aws_db_parameter_group" "this" {
   parameter {
     name  = "log_min_duration_statement"
     value = "1000"
+  }
+
+  # Slow statements are logged, but never their bind parameters (chat text
+  # would otherwise sit in CloudWatch for the whole log retention).
+  parameter {
+    name  = "log_parameter_max_length"
+    value = "0"
   }
 
   parameter {
@@ -108,9 +114,22 @@ resource "aws_iam_role_policy_attachment" "monitoring" {
   policy_arn = "arn:${data.aws_partition.current.partition}:iam::aws:policy/service-role/AmazonRDSEnhancedMonitoringRole"
 }
 
+# Fixed when the instance is created, so every stack (and so every destroy)
+# has its own final snapshot name: a re-created stack never collides with the
+# snapshot its predecessor left (DBSnapshotAlreadyExists).
+resource "terraform_data" "snapshot_suffix" {
+  input = formatdate("YYYYMMDDhhmmss", plantimestamp())
+
+  lifecycle {
+    ignore_changes = [input]
+  }
+}
+
 resource "aws_db_instance" "this" {
-  identifier     = var.name
-  engine         = "postgres"
+  identifier = var.name
+  engine     = "postgres"
+  # Major only: RDS picks the current minor and auto_minor_version_upgrade
+  # moves it; the provider does not report the newer minor as drift.
   engine_version = var.engine_version
   instance_class = var.instance_class
 
@@ -128,7 +147,7 @@ resource "aws_db_instance" "this" {
 
   db_subnet_group_name   = aws_db_subnet_group.this.name
   vpc_security_group_ids = [aws_security_group.database.id]
-  publicly_accessible    = var.publicly_accessible
+  publicly_accessible    = false
   parameter_group_name   = aws_db_parameter_group.this.name
   multi_az               = var.multi_az
 
@@ -136,9 +155,11 @@ resource "aws_db_instance" "this" {
   auto_minor_version_upgrade          = true
   copy_tags_to_snapshot               = true
   backup_retention_period             = var.backup_retention_days
+  backup_window                       = var.backup_window
+  maintenance_window                  = var.maintenance_window
   deletion_protection                 = var.deletion_protection
   skip_final_snapshot                 = var.skip_final_snapshot
-  final_snapshot_identifier           = var.skip_final_snapshot ? null : "${var.name}-final"
+  final_snapshot_identifier           = var.skip_final_snapshot ? null : "${var.name}-final-${terraform_data.snapshot_suffix.output}"
 
   performance_insights_enabled          = true
   performance_insights_kms_key_id       = var.kms_key_arn

@@ -37,3 +37,18 @@ output "proxy_enabled" {
   description = "Whether the function goes through an RDS Proxy."
   value       = var.enable_rds_proxy
 }
+
+output "instance_identifier" {
+  description = "RDS instance identifier (alarm dimensions, CLI)."
+  value       = aws_db_instance.this.identifier
+}
+
+output "deletion_protection" {
+  description = "Whether RDS refuses to delete the instance, as last applied (`make destroy` checks it first)."
+  value       = aws_db_instance.this.deletion_protection
+}
+
+output "final_snapshot_identifier" {
+  description = "Snapshot a destroy leaves (null when skip_final_snapshot)."
+  value       = aws_db_instance.this.skip_final_snapshot ? null : aws_db_instance.this.final_snapshot_identifier
+}

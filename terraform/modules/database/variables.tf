@@ -29,7 +29,7 @@ variable "client_security_group_id" {
 }
 
 variable "admin_cidr_blocks" {
-  description = "CIDRs admitted on 5432 for pgAdmin (reachable only through a tunnel or VPN unless publicly_accessible). Empty by default."
+  description = "CIDRs admitted on 5432 for pgAdmin: a tunnel's or VPN's range inside the network (the instance has no public address). Empty by default."
   type        = list(string)
   default     = []
 
@@ -39,16 +39,27 @@ variable "admin_cidr_blocks" {
   }
 }
 
-variable "publicly_accessible" {
-  description = "Give the instance a public address (needs public subnets and admin_cidr_blocks). Off: reach it through a tunnel."
-  type        = bool
-  default     = false
+variable "engine_version" {
+  description = "PostgreSQL major version (e.g. \"16\"); the parameter group family follows from it."
+  type        = string
+  default     = "16"
+
+  validation {
+    condition     = can(regex("^1[4-7]$", var.engine_version))
+    error_message = "engine_version must be a PostgreSQL major version (14-17) without a minor."
+  }
 }
 
-variable "engine_version" {
-  description = "PostgreSQL major.minor version."
+variable "backup_window" {
+  description = "Daily UTC window for automated backups, hh24:mi-hh24:mi."
   type        = string
-  default     = "16.4"
+  default     = "02:00-03:00"
+}
+
+variable "maintenance_window" {
+  description = "Weekly UTC maintenance window, ddd:hh24:mi-ddd:hh24:mi (must not overlap backup_window)."
+  type        = string
+  default     = "sun:04:00-sun:05:00"
 }
 
 variable "instance_class" {

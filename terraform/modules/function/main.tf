@@ -112,22 +112,34 @@ resource "aws_iam_role_policy" "this" {
 
 # --- the function -------------------------------------------------------------------
 
+locals {
+  # build.py writes <zip>.json with the target it built for; a zip built for
+  # another architecture or Python would fail at its first cold start.
+  manifest_file = "${var.package_file}.json"
+  manifest      = fileexists(local.manifest_file) ? jsondecode(file(local.manifest_file)) : null
+  runtime       = "python3.12"
+}
+
 resource "aws_lambda_function" "this" {
   #checkov:skip=CKV_AWS_116:invoked synchronously through its URL; there are no async events for a dead-letter queue
   #checkov:skip=CKV_AWS_272:the zip is reproducible and pinned by source_code_hash; code signing would need an AWS Signer profile
-  function_name    = var.name
-  role             = aws_iam_role.this.arn
-  filename         = var.package_file
-  source_code_hash = filebase64sha256(var.package_file)
-  runtime          = "python3.12"
+  function_name = var.name
+  role          = aws_iam_role.this.arn
+  filename      = var.package_file
+  # Destroy must not need the zip (a fresh checkout has none); apply checks it exists below.
+  source_code_hash = fileexists(var.package_file) ? filebase64sha256(var.package_file) : null
+  runtime          = local.runtime
   # Never called: the exec wrapper replaces the stock bootstrap with our streaming loop.
   handler                        = "handler.app.lambda_app"
   architectures                  = [var.architecture]
   memory_size                    = var.memory_size
   timeout                        = var.timeout
-  reserved_concurrent_executions = var.reserved_concurrency
+  reserved_concurrent_executions = var.reserved_concurrency == null ? -1 : var.reserved_concurrency
   layers                         = [var.secrets_extension_layer_arn]
   kms_key_arn                    = var.kms_key_arn
+  # Every change of code or configuration becomes a numbered version: the
+  # `live` alias (and so the URL) points at one, and `make rollback` at the one before.
+  publish = true
 
   environment {
     variables = merge(var.environment, {
@@ -154,46 +166,87 @@ resource "aws_lambda_function" "this" {
 
   lifecycle {
     precondition {
+      condition     = fileexists(var.package_file)
+      error_message = "package_file ${var.package_file} does not exist: run `make package` first."
+    }
+    precondition {
       condition     = (var.architecture == "arm64") == can(regex("-Arm64:", var.secrets_extension_layer_arn))
       error_message = "secrets_extension_layer_arn must be the layer built for the function's architecture (-Arm64 for arm64)."
+    }
+    precondition {
+      condition = local.manifest == null ? true : (
+        try(local.manifest.architecture, "") == var.architecture &&
+        "python${try(local.manifest.python_version, "")}" == local.runtime
+      )
+      error_message = "The package was built for ${try(local.manifest.architecture, "?")} / python${try(local.manifest.python_version, "?")} (${local.manifest_file}), but the function runs ${var.architecture} / ${local.runtime}: rebuild with `make package ARGS=\"--arch ${var.architecture}\"` or set architecture to match."
     }
   }
 
   depends_on = [aws_iam_role_policy.this, aws_cloudwatch_log_group.this]
 }
 
+# The URL serves this alias, never $LATEST: a deploy moves it to the new
+# version, `make rollback` moves it back (see docs/deploy.md).
+resource "aws_lambda_alias" "live" {
+  name             = "live"
+  description      = "The version the Function URL serves"
+  function_name    = aws_lambda_function.this.function_name
+  function_version = aws_lambda_function.this.version
+}
+
 resource "aws_lambda_function_url" "this" {
   #checkov:skip=CKV_AWS_258:a public browser API; every /api route checks a Firebase ID token in the app
   function_name      = aws_lambda_function.this.function_name
+  qualifier          = aws_lambda_alias.live.name
   authorization_type = var.authorization_type
   invoke_mode        = var.invoke_mode
   # No CORS block: the app answers CORS; AWS's headers would duplicate its own.
 }
 
-# A public URL needs two statements since October 2025: InvokeFunctionUrl, and
-# InvokeFunction. Provider 6.28+ can limit the second with
-# `invoked_via_function_url`; with 5.x the narrowest form is the
-# lambda:FunctionUrlAuthType = NONE condition, a key that only requests made
-# through the function URL carry, so direct Invoke calls stay denied.
-resource "aws_lambda_permission" "url" {
+# A public URL needs two resource-policy statements since October 2025
+# (https://docs.aws.amazon.com/lambda/latest/dg/urls-auth.html):
+#  1. lambda:InvokeFunctionUrl with lambda:FunctionUrlAuthType = NONE. Provider
+#     5.x's aws_lambda_function_url adds it itself (Sid FunctionURLAllowPublicAccess,
+#     on the alias); declaring it again collides on that Sid.
+#  2. lambda:InvokeFunction with lambda:InvokedViaFunctionUrl = true. Provider
+#     5.x cannot express it: its aws_lambda_permission only has
+#     function_url_auth_type, which AWS accepts for lambda:InvokeFunctionUrl
+#     alone (400 otherwise). The AWS CLI can (--invoked-via-function-url), so it
+#     is added here and removed on destroy. Provider >= 6.28 adds it with the
+#     URL itself (and offers invoked_via_function_url); see README.md.
+resource "terraform_data" "invoke_via_url" {
   count = var.authorization_type == "NONE" ? 1 : 0
 
-  statement_id           = "FunctionURLAllowPublicAccess"
-  action                 = "lambda:InvokeFunctionUrl"
-  function_name          = aws_lambda_function.this.function_name
-  principal              = "*"
-  function_url_auth_type = "NONE"
-}
+  triggers_replace = [aws_lambda_function_url.this.id]
+  input = {
+    script    = "${path.module}/scripts/invoke-via-url-permission.sh"
+    aws_cli   = var.aws_cli
+    region    = var.region
+    function  = aws_lambda_function.this.function_name
+    qualifier = aws_lambda_alias.live.name
+    sid       = "FunctionURLAllowInvokeAction"
+  }
 
-resource "aws_lambda_permission" "url_invoke" {
-  count = var.authorization_type == "NONE" ? 1 : 0
+  provisioner "local-exec" {
+    command = "sh '${self.input.script}' add"
+    environment = {
+      AWS_CLI       = self.input.aws_cli
+      AWS_REGION    = self.input.region
+      FUNCTION_NAME = self.input.function
+      QUALIFIER     = self.input.qualifier
+      STATEMENT_ID  = self.input.sid
+    }
+  }
 
-  statement_id           = "FunctionURLAllowInvokeAction"
-  action                 = "lambda:InvokeFunction"
-  function_name          = aws_lambda_function.this.function_name
-  principal              = "*"
-  function_url_auth_type = "NONE"
-
-  # One policy change at a time: both statements edit the same resource policy.
-  depends_on = [aws_lambda_permission.url]
+  provisioner "local-exec" {
+    when    = destroy
+    command = "sh '${self.input.script}' remove"
+    environment = {
+      AWS_CLI       = self.input.aws_cli
+      AWS_REGION    = self.input.region
+      FUNCTION_NAME = self.input.function
+      QUALIFIER     = self.input.qualifier
+      STATEMENT_ID  = self.input.sid
+    }
+  }
 }

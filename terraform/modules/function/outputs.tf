@@ -8,6 +8,16 @@ output "function_arn" {
   value       = aws_lambda_function.this.arn
 }
 
+output "alias_name" {
+  description = "Alias the Function URL serves (moved by deploys and `make rollback`)."
+  value       = aws_lambda_alias.live.name
+}
+
+output "version" {
+  description = "Version published by the last apply (the alias points here after a deploy)."
+  value       = aws_lambda_function.this.version
+}
+
 output "function_url" {
   description = "The streaming Function URL (point the front end here)."
   value       = aws_lambda_function_url.this.function_url

@@ -47,14 +47,25 @@ variable "timeout" {
 }
 
 variable "reserved_concurrency" {
-  description = "Most containers at once; each holds up to 2 database connections."
+  description = "Containers reserved for (and at most running) the function; each holds up to 2 database connections. Null: no reservation (new accounts often cannot reserve any)."
   type        = number
-  default     = 10
+  default     = null
 
   validation {
-    condition     = var.reserved_concurrency >= 1 && var.reserved_concurrency <= 1000
-    error_message = "reserved_concurrency must be 1-1000."
+    condition     = var.reserved_concurrency == null ? true : (var.reserved_concurrency >= 1 && var.reserved_concurrency <= 1000 && floor(var.reserved_concurrency) == var.reserved_concurrency)
+    error_message = "reserved_concurrency must be null or a whole number 1-1000."
   }
+}
+
+variable "region" {
+  description = "Region of the function (the AWS CLI call that adds the URL's second permission needs it)."
+  type        = string
+}
+
+variable "aws_cli" {
+  description = "AWS CLI command used for the URL's second permission (provider 5.x cannot express it); must support --invoked-via-function-url."
+  type        = string
+  default     = "aws"
 }
 
 variable "vpc_id" {

@@ -150,12 +150,26 @@ resource "aws_cloudwatch_log_group" "flow_logs" {
   tags              = var.tags
 }
 
+# As AWS documents for flow logs to CloudWatch Logs
+# (https://docs.aws.amazon.com/vpc/latest/userguide/flow-logs-iam-role.html):
+# the service may assume the role only for this account's flow logs
+# (confused-deputy protection), and the role may write only our log group.
 data "aws_iam_policy_document" "flow_logs_assume" {
   statement {
     actions = ["sts:AssumeRole"]
     principals {
       type        = "Service"
       identifiers = ["vpc-flow-logs.amazonaws.com"]
+    }
+    condition {
+      test     = "StringEquals"
+      variable = "aws:SourceAccount"
+      values   = [var.account_id]
+    }
+    condition {
+      test     = "ArnLike"
+      variable = "aws:SourceArn"
+      values   = ["arn:${data.aws_partition.current.partition}:ec2:${data.aws_region.current.name}:${var.account_id}:vpc-flow-log/*"]
     }
   }
 }
@@ -168,12 +182,20 @@ resource "aws_iam_role" "flow_logs" {
 
 data "aws_iam_policy_document" "flow_logs" {
   statement {
+    sid = "WriteTheFlowLogGroup"
     actions = [
+      "logs:CreateLogGroup",
       "logs:CreateLogStream",
       "logs:PutLogEvents",
       "logs:DescribeLogStreams",
     ]
-    resources = ["${aws_cloudwatch_log_group.flow_logs.arn}:*"]
+    resources = [aws_cloudwatch_log_group.flow_logs.arn, "${aws_cloudwatch_log_group.flow_logs.arn}:*"]
+  }
+
+  statement {
+    sid       = "FindTheFlowLogGroup"
+    actions   = ["logs:DescribeLogGroups"]
+    resources = ["arn:${data.aws_partition.current.partition}:logs:${data.aws_region.current.name}:${var.account_id}:log-group:*"]
   }
 }
 

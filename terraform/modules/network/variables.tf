@@ -49,6 +49,16 @@ variable "private_subnet_cidrs" {
   }
 }
 
+variable "account_id" {
+  description = "AWS account id: the flow-log role trusts only this account's flow logs."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[0-9]{12}$", var.account_id))
+    error_message = "account_id must be 12 digits."
+  }
+}
+
 variable "single_nat_gateway" {
   description = "One NAT gateway for all private subnets (cheaper) instead of one per availability zone (survives an AZ outage)."
   type        = bool

@@ -9,9 +9,19 @@ resource "aws_secretsmanager_secret" "app" {
   tags                    = var.tags
 }
 
+# Write-only (Terraform 1.11+): the value reaches Secrets Manager but never
+# the plan or the state; bumping values_version writes it again.
 resource "aws_secretsmanager_secret_version" "app" {
-  count = var.values == null ? 0 : 1
+  count = var.values_version > 0 ? 1 : 0
 
-  secret_id     = aws_secretsmanager_secret.app.id
-  secret_string = jsonencode(var.values)
+  secret_id                = aws_secretsmanager_secret.app.id
+  secret_string_wo         = jsonencode(var.values)
+  secret_string_wo_version = var.values_version
+
+  lifecycle {
+    precondition {
+      condition     = var.values != null
+      error_message = "values_version > 0 writes values, but values is null."
+    }
+  }
 }

@@ -12,18 +12,30 @@ variable "values" {
   description = <<-EOT
     The application secrets as one JSON object: HUGGINGFACE_API_KEY,
     PINECONE_API_KEY, FIREBASE_PROJECT_ID. Null (the default) leaves the value
-    to be put with `aws secretsmanager put-secret-value`, so it never enters
-    Terraform state; a map here is written by Terraform (and kept in state).
+    to be put with `aws secretsmanager put-secret-value`; a map here is
+    written write-only, so it never enters the plan or the state either.
   EOT
   type        = map(string)
   default     = null
   sensitive   = true
+  ephemeral   = true
 
   validation {
     condition = var.values == null ? true : alltrue([
       for k in keys(var.values) : contains(["HUGGINGFACE_API_KEY", "PINECONE_API_KEY", "FIREBASE_PROJECT_ID"], k)
     ])
     error_message = "values may hold only HUGGINGFACE_API_KEY, PINECONE_API_KEY and FIREBASE_PROJECT_ID."
+  }
+}
+
+variable "values_version" {
+  description = "0: Terraform does not write values (put them with the AWS CLI). 1 or more: write values; bump it to write them again (an ephemeral value cannot itself decide this)."
+  type        = number
+  default     = 0
+
+  validation {
+    condition     = var.values_version >= 0 && floor(var.values_version) == var.values_version
+    error_message = "values_version must be a whole number from 0."
   }
 }
 
