@@ -22,6 +22,7 @@ import hashlib
 import json
 import os
 import platform
+import re
 import shutil
 import stat
 import subprocess
@@ -29,7 +30,7 @@ import sys
 import tempfile
 import tomllib
 import zipfile
-from base64 import b64encode
+from base64 import b64decode, b64encode
 from collections import defaultdict
 from fnmatch import fnmatch
 from pathlib import Path, PurePosixPath
@@ -73,6 +74,16 @@ PRUNE = {
 }
 # Provided by the Lambda runtime: boto3 and botocore. We depend on neither, so
 # nothing is left out for that reason; secrets are read over HTTP (see README).
+
+
+# OpenSSL's trust store as a hashed directory (SSL_CERT_DIR), made from certifi's CA set at
+# build time: certificates are read one at a time when a chain needs them, instead of a
+# whole bundle parsed by every SSL context (aiohttp makes two at import). The runtime
+# points OpenSSL at it before importing aiohttp (handler/lambda_runtime/__main__.py).
+CA_DIR = "ca-certificates"
+PEM_CERT = re.compile(
+    rb"-----BEGIN CERTIFICATE-----\r?\n.+?\r?\n-----END CERTIFICATE-----", re.DOTALL
+)
 
 
 class BuildError(Exception):
@@ -123,19 +134,20 @@ def requirements(extras: list[str]) -> list[str]:
     return wanted
 
 
+PIP_INSTALL = [
+    sys.executable,
+    "-m",
+    "pip",
+    "install",
+    "--quiet",
+    "--disable-pip-version-check",
+    "--no-compile",
+    "--only-binary=:all:",
+]
+
+
 def pip_install(target: Path, wanted: list[str], python_version: str, arch: str) -> None:
-    command = [
-        sys.executable,
-        "-m",
-        "pip",
-        "install",
-        "--quiet",
-        "--disable-pip-version-check",
-        "--no-compile",
-        "--only-binary=:all:",
-        "--target",
-        str(target),
-    ]
+    command = [*PIP_INSTALL, "--target", str(target)]
     if python_version != "local":
         abi = "cp" + python_version.replace(".", "")
         for tag in manylinux_platforms(python_version, arch):
@@ -272,6 +284,130 @@ def compile_bytecode(staging: Path, files: dict[str, Path], python_version: str)
     return len(sources)
 
 
+def _der(data: bytes, at: int) -> tuple[int, int, int]:
+    """(tag, start of content, end of content) of the DER element at `at`."""
+    tag, length = data[at], data[at + 1]
+    at += 2
+    if length & 0x80:
+        count = length & 0x7F
+        length = int.from_bytes(data[at : at + count], "big")
+        at += count
+    return tag, at, at + length
+
+
+def _children(data: bytes, start: int, end: int) -> list[tuple[int, int, int, int]]:
+    """(tag, element start, content start, end) of each element between start and end."""
+    found = []
+    while start < end:
+        tag, content, after = _der(data, start)
+        found.append((tag, start, content, after))
+        start = after
+    return found
+
+
+def _der_element(tag: int, content: bytes) -> bytes:
+    size = len(content)
+    if size < 0x80:
+        return bytes([tag, size]) + content
+    encoded = size.to_bytes((size.bit_length() + 7) // 8, "big")
+    return bytes([tag, 0x80 | len(encoded)]) + encoded + content
+
+
+# ASN.1 string types OpenSSL canonicalises (ASN1_MASK_CANON), and how each decodes.
+_CANON_STRINGS = {
+    0x0C: "utf-8",  # UTF8String
+    0x13: "latin-1",  # PrintableString
+    0x14: "latin-1",  # T61String (OpenSSL reads it as Latin-1)
+    0x16: "latin-1",  # IA5String
+    0x1A: "latin-1",  # VisibleString
+    0x1C: "utf-32-be",  # UniversalString
+    0x1E: "utf-16-be",  # BMPString
+}
+_SPACE = b" \t\n\v\f\r"
+
+
+def _canonical_value(tag: int, value: bytes) -> bytes:
+    """OpenSSL's asn1_string_canon: UTF-8, outer spaces trimmed, inner runs of spaces
+    made one, ASCII lowercased, as a UTF8String."""
+    if tag not in _CANON_STRINGS:
+        return _der_element(tag, value)
+    text = value.decode(_CANON_STRINGS[tag]).encode("utf-8").strip(_SPACE)
+    out = bytearray()
+    for byte in text:
+        if byte in _SPACE:
+            if not out.endswith(b" "):
+                out.append(0x20)
+        else:
+            out.append(byte + 32 if 0x41 <= byte <= 0x5A else byte)
+    return _der_element(0x0C, bytes(out))
+
+
+def subject_hash(der: bytes) -> str:
+    """`openssl x509 -subject_hash` of a DER certificate: the first four bytes of the
+    SHA-1 of the subject's canonical encoding, little-endian (OpenSSL's X509_NAME_hash_ex),
+    which is how a hashed directory names a CA's file."""
+    _, start, end = _der(der, 0)  # Certificate
+    _, start, end = _der(der, start)  # TBSCertificate
+    fields = _children(der, start, end)
+    if fields[0][0] == 0xA0:  # [0] version
+        fields = fields[1:]
+    _, _, start, end = fields[4]  # serial, signature, issuer, validity, subject
+    canonical = b""
+    for _, _, set_start, set_end in _children(der, start, end):  # each RDN, a SET
+        values = []
+        for _, _, ava_start, ava_end in _children(der, set_start, set_end):
+            (_, oid_at, _, oid_end), (tag, _, value_start, value_end) = _children(
+                der, ava_start, ava_end
+            )
+            value = _canonical_value(tag, der[value_start:value_end])
+            values.append(_der_element(0x30, der[oid_at:oid_end] + value))
+        canonical += _der_element(0x31, b"".join(sorted(values)))
+    digest = hashlib.sha1(canonical).digest()
+    return f"{int.from_bytes(digest[:4], 'little'):08x}"
+
+
+def hashed_ca_directory(bundle: bytes, directory: Path) -> int:
+    """One PEM file per CA, named `<subject hash>.<n>` as `openssl rehash` names them."""
+    directory.mkdir(parents=True)
+    seen: set[bytes] = set()
+    count = 0
+    for match in PEM_CERT.finditer(bundle):
+        pem = match.group(0)
+        der = b64decode(b"".join(pem.splitlines()[1:-1]))
+        if der in seen:
+            continue
+        seen.add(der)
+        name = subject_hash(der)
+        n = 0
+        while (directory / f"{name}.{n}").exists():
+            n += 1
+        (directory / f"{name}.{n}").write_bytes(pem + b"\n")
+        count += 1
+    if count == 0:
+        raise BuildError("the CA bundle holds no certificate")
+    return count
+
+
+def add_ca_directory(staging: Path) -> int:
+    """certifi's current CA set (Mozilla's), installed for this build only, as CA_DIR."""
+    with tempfile.TemporaryDirectory(prefix="debugflow-certifi-") as tmp:
+        result = subprocess.run(
+            [
+                *PIP_INSTALL,
+                "--no-deps",
+                "--target",
+                tmp,
+                "certifi",
+            ],
+            capture_output=True,
+            text=True,
+        )
+        if result.returncode != 0:
+            raise BuildError(f"pip could not install certifi:\n{result.stderr.strip()}")
+        bundle = (Path(tmp) / "certifi" / "cacert.pem").read_bytes()
+    return hashed_ca_directory(bundle, staging / CA_DIR)
+
+
 def write_zip(files: dict[str, Path], output: Path) -> None:
     with zipfile.ZipFile(output, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as archive:
         for name in sorted(files):
@@ -339,6 +475,8 @@ def build(args: argparse.Namespace) -> Path:
                 ignore=shutil.ignore_patterns("__pycache__", "*.pyc"),
             )
             (staging / TARGET_FILE).write_text(json.dumps(recorded, sort_keys=True) + "\n")
+            step("adding the CA certificates as a hashed directory (certifi)")
+            add_ca_directory(staging)
             files, left_out = collect(staging)
             if WRAPPER not in files:
                 raise BuildError(f"{WRAPPER} is missing from the package")

@@ -154,6 +154,10 @@ def test_zip_contents(local_zip):
         source = path.parent.parent / path.name.replace(f".{tag}.pyc", ".py")
         assert str(source) in sources, name
     assert any(n.startswith("aiohttp/") for n in names)
+    # The trust store the runtime points OpenSSL at: one CA per file, OpenSSL's names.
+    cas = [n for n in names if n.startswith("ca-certificates/")]
+    assert len(cas) > 100
+    assert all(re.fullmatch(r"ca-certificates/[0-9a-f]{8}\.\d+", n) for n in cas)
 
 
 @pytest.mark.parametrize(

@@ -15,6 +15,27 @@ for path in reversed((os.environ.get("LAMBDA_TASK_ROOT", ""), "/opt/python")):
     if path and path not in sys.path:
         sys.path.insert(0, path)
 
+
+def trust_packaged_cas(task_root: str) -> None:
+    """Point OpenSSL at the package's hashed CA directory (build.py's CA_DIR), unless the
+    function's configuration chose its own trust store.
+
+    Every default SSL context parses the whole CA bundle file when it is made, and
+    aiohttp makes two at import: most of its import time. A hashed directory is read
+    one certificate at a time, only for the chains being verified. SSL_CERT_FILE names
+    a file that does not exist, so that no bundle is parsed; verification stays on
+    (tests/test_tls_trust.py). Must run before anything creates an SSL context.
+    """
+    directory = os.path.join(task_root, "ca-certificates")
+    if "SSL_CERT_FILE" in os.environ or "SSL_CERT_DIR" in os.environ:
+        return
+    if os.path.isdir(directory):
+        os.environ["SSL_CERT_DIR"] = directory
+        os.environ["SSL_CERT_FILE"] = os.path.join(directory, "no-bundle")
+
+
+trust_packaged_cas(os.environ.get("LAMBDA_TASK_ROOT", ""))
+
 import asyncio  # noqa: E402
 import importlib  # noqa: E402
 import logging  # noqa: E402
