@@ -1,4 +1,5 @@
-"""Entry point the exec wrapper runs: `python -u -m handler.lambda_runtime`.
+"""Entry point of the runtime: `main()`, which the exec wrapper calls (or
+`python -m handler.lambda_runtime`).
 
 The app comes from the callable `_HANDLER` names ("package.module.function",
 Terraform's `handler`), as the stock runtimes find theirs.
@@ -80,5 +81,9 @@ async def run() -> int:
     return 0
 
 
+def main() -> int:
+    return asyncio.run(run())
+
+
 if __name__ == "__main__":
-    sys.exit(asyncio.run(run()))
+    sys.exit(main())
