@@ -1,5 +1,9 @@
 """The pool's release: no reset query, but never an open transaction handed on."""
 
+import asyncio
+
+import pytest
+
 from handler.db.pool import Database
 from handler.secrets import Secrets
 from handler.settings import Settings
@@ -52,3 +56,33 @@ async def test_pool_size_depends_on_the_mode(make_settings):
         assert (await database.pool()).get_max_size() == 10
     finally:
         await database.close()
+
+
+async def test_started_early_the_pool_is_the_one_requests_get(make_settings):
+    database = await _database(make_settings(migrate_on_start=True))
+    try:
+        starting = database.start()
+        assert database.start() is None  # one pool, however often asked
+        pool = await starting
+        assert pool is await database.pool()
+        assert pool.get_size() == 1  # the migration check's connection, kept for requests
+        assert database.start() is None
+    finally:
+        await database.close()
+
+
+async def test_a_failed_early_start_is_the_callers_and_the_next_start_retries(make_settings):
+    database = await _database(
+        make_settings(
+            database_url="postgresql://nobody@127.0.0.1:1/none",
+            migrate_on_start=True,
+            database_connect_timeout=2.0,
+        )
+    )
+    for _ in range(2):
+        starting = database.start()
+        assert starting is not None  # a failed start does not block the next one
+        with pytest.raises(OSError):
+            await starting
+        await asyncio.sleep(0)  # its done-callback runs
+    await database.close()

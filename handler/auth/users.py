@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from datetime import UTC, datetime
 
@@ -89,6 +90,8 @@ async def authenticate(request: web.Request, handler: Handler) -> web.StreamResp
         if token is None:
             raise ApiError(401, "Authentication required")
         require_same_site(request)
+    # Sign-in needs the pool: on a cold start it is made while the token is verified.
+    starting = request.app[DATABASE].start()
     try:
         identity = await request.app[TOKEN_VERIFIER].verify(token)
     except InvalidToken as exc:
@@ -98,5 +101,7 @@ async def authenticate(request: web.Request, handler: Handler) -> web.StreamResp
     except SecretsUnavailable as exc:
         log.error("cannot read the Firebase project", extra={"error": str(exc)})
         raise ApiError(503, "Sign-in is not available right now; try again shortly") from None
+    if starting is not None:
+        await asyncio.shield(starting)  # its outcome is this request's: one attempt, not two
     request[USER] = await sign_in(request, identity)
     return await handler(request)

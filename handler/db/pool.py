@@ -27,6 +27,29 @@ class Database:
         self._secrets = secrets
         self._pool: asyncpg.Pool | None = None
         self._lock = asyncio.Lock()
+        self._starting: asyncio.Task[asyncpg.Pool] | None = None
+
+    def start(self) -> asyncio.Task[asyncpg.Pool] | None:
+        """Begin making the pool in the background, unless it exists or is being made;
+        the task, for the caller to await (shielded) when it needs the pool.
+
+        A container's first signed-in request calls this before it verifies the
+        token: asyncpg's import and, with MIGRATE_ON_START, the first connection and
+        the migration check (that connection then waits in the pool) overlap the
+        certificate fetch and google-auth's import instead of following them. The
+        caller takes the outcome, so that a failure costs one attempt, not two; if
+        nobody does, the next request starts again.
+        """
+        if self._pool is not None or self._starting is not None:
+            return None
+        self._starting = asyncio.ensure_future(self.pool())
+        self._starting.add_done_callback(self._started)
+        return self._starting
+
+    def _started(self, task: asyncio.Task[asyncpg.Pool]) -> None:
+        self._starting = None
+        if not task.cancelled():
+            task.exception()  # retrieved: a failure is the caller's, never "unhandled"
 
     async def pool(self) -> asyncpg.Pool:
         if self._pool is None:
@@ -76,6 +99,10 @@ class Database:
         return pool
 
     async def close(self) -> None:
+        if self._starting is not None and not self._starting.done():
+            self._starting.cancel()
+            await asyncio.gather(self._starting, return_exceptions=True)
+        self._starting = None
         if self._pool is not None:
             pool, self._pool = self._pool, None
             await pool.close()
