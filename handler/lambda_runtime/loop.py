@@ -66,7 +66,10 @@ class TraceVariable:
             os.environ._data[self._key] = encoded  # type: ignore[attr-defined]
         else:
             os.environ._data.pop(self._key, None)  # type: ignore[attr-defined]
-        self._c_variable()[len(self.NAME) + 1 :] = encoded.ljust(self.CAPACITY + 1, b"\0")
+        buffer = self._c_variable()
+        ctypes.memmove(
+            ctypes.addressof(buffer) + len(self.NAME) + 1, encoded + b"\0", len(encoded) + 1
+        )
 
     def _c_variable(self) -> ctypes.Array[ctypes.c_char]:
         if self._buffer is None:
