@@ -158,58 +158,72 @@ def test_the_stand_in_keeps_one_policy_per_alias(probe_function):
     assert missing.value.response["Error"]["Code"] == "ResourceNotFoundException"
 
 
-def test_deploy_guide_against_moto(moto_endpoint, tmp_path):
-    lam = client("lambda", moto_endpoint)
-    placeholder = tmp_path / "layer.zip"
-    with zipfile.ZipFile(placeholder, "w") as archive:
-        archive.writestr("extensions/README", "stands in for the AWS-provided layer")
-    layer = lam.publish_layer_version(
-        LayerName=LAYER, Content={"ZipFile": placeholder.read_bytes()}
-    )
+class Guide:
+    """A copy of terraform/ pointed at the stand-in, and the guide's commands run as written."""
 
-    workdir = tmp_path / "terraform"
-    prepare(workdir, endpoint=moto_endpoint)
-    env = {
-        **os.environ,
-        **environment(workdir),
-        # The venv's AWS CLI knows --invoked-via-function-url; the module calls `aws`.
-        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
-        "AWS_ENDPOINT_URL": moto_endpoint,
-        "AWS_ACCESS_KEY_ID": "mock",
-        "AWS_SECRET_ACCESS_KEY": "mock",
-    }
-    env.pop("AWS_DEFAULT_REGION", None)  # the guide names the region from the outputs
-    package = tmp_path / "deploy.zip"
-    make_vars = [
-        f"TF_DIR={workdir}",
-        f"PACKAGE={package}",
-        "TF_ARGS=-auto-approve -no-color",
-        f"SERVERS={tmp_path / 'servers.json'}",
-    ]
+    def __init__(self, endpoint: str, tmp_path: Path) -> None:
+        self.tmp_path = tmp_path
+        placeholder = tmp_path / "layer.zip"
+        with zipfile.ZipFile(placeholder, "w") as archive:
+            archive.writestr("extensions/README", "stands in for the AWS-provided layer")
+        self.layer = client("lambda", endpoint).publish_layer_version(
+            LayerName=LAYER, Content={"ZipFile": placeholder.read_bytes()}
+        )["LayerVersionArn"]
+        self.workdir = tmp_path / "terraform"
+        prepare(self.workdir, endpoint=endpoint)
+        self.env = {
+            **os.environ,
+            **environment(self.workdir),
+            # The venv's AWS CLI knows --invoked-via-function-url; the module calls `aws`.
+            "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
+            "AWS_ENDPOINT_URL": endpoint,
+            "AWS_ACCESS_KEY_ID": "mock",
+            "AWS_SECRET_ACCESS_KEY": "mock",
+        }
+        self.env.pop("AWS_DEFAULT_REGION", None)  # the guide names the region from the outputs
+        self.package = tmp_path / "deploy.zip"
+        self.make_vars = [
+            f"TF_DIR={self.workdir}",
+            f"PACKAGE={self.package}",
+            "TF_ARGS=-auto-approve -no-color",
+            f"SERVERS={tmp_path / 'servers.json'}",
+        ]
 
-    def run(command: str, cwd: Path = tmp_path, ok: bool = True) -> subprocess.CompletedProcess:
+    def run(self, command: str, ok: bool = True) -> subprocess.CompletedProcess:
+        cwd = self.tmp_path  # where the guide's `terraform -chdir=terraform` finds the copy
         if command.startswith("make "):
-            command = f"{command} {' '.join(shlex.quote(v) for v in make_vars)}"
+            command = f"{command} {' '.join(shlex.quote(v) for v in self.make_vars)}"
             cwd = ROOT
         result = subprocess.run(
-            command, shell=True, cwd=cwd, env=env, capture_output=True, text=True, timeout=1200
+            command, shell=True, cwd=cwd, env=self.env, capture_output=True, text=True, timeout=1200
         )
         if ok:
             assert result.returncode == 0, (command, result.stdout[-3000:], result.stderr[-3000:])
         return result
 
-    def settings(**values) -> None:
-        path = workdir / "test.auto.tfvars.json"
+    def settings(self, **values) -> None:
+        """The example's settings, overridden for moto (region, zones, the published layer)."""
+        path = self.workdir / "test.auto.tfvars.json"
         current = json.loads(path.read_text()) if path.exists() else {}
         path.write_text(json.dumps({**current, **values}))
 
-    def plan_drift() -> list[tuple[str, str]]:
+    def outputs(self) -> dict:
+        return json.loads(terraform(self.workdir, "output", "-json").stdout)
+
+    def plan_drift(self) -> list[tuple[str, str]]:
         again = terraform(
-            workdir, "plan", "-input=false", "-no-color", "-out=again.tfplan",
-            f"-var=package_file={package}",
+            self.workdir, "plan", "-input=false", "-no-color", "-out=again.tfplan",
+            f"-var=package_file={self.package}",
         )  # fmt: skip
         assert again.returncode == 0, again.stderr[-3000:]
-        return _drift(json.loads(terraform(workdir, "show", "-json", "again.tfplan").stdout))
+        return _drift(json.loads(terraform(self.workdir, "show", "-json", "again.tfplan").stdout))
+
+
+def test_deploy_guide_against_moto(moto_endpoint, tmp_path):
+    lam = client("lambda", moto_endpoint)
+    guide = Guide(moto_endpoint, tmp_path)
+    workdir, package, run, settings = guide.workdir, guide.package, guide.run, guide.settings
+    plan_drift = guide.plan_drift
 
     def alias_version() -> str:
         return lam.get_alias(FunctionName=FUNCTION, Name="live")["FunctionVersion"]
@@ -222,7 +236,7 @@ def test_deploy_guide_against_moto(moto_endpoint, tmp_path):
     settings(
         region=REGION,
         azs=[f"{REGION}a", f"{REGION}b"],
-        secrets_extension_layer_arn=layer["LayerVersionArn"],
+        secrets_extension_layer_arn=guide.layer,
         enable_rds_proxy=True,
         db_multi_az=False,
         single_nat_gateway=True,
@@ -234,7 +248,7 @@ def test_deploy_guide_against_moto(moto_endpoint, tmp_path):
         assert zipfile.is_zipfile(package)
         run("make deploy")
         deployed = True
-        outputs = json.loads(terraform(workdir, "output", "-json").stdout)
+        outputs = guide.outputs()
         assert outputs["function_name"]["value"] == FUNCTION
         assert outputs["region"]["value"] == REGION
         assert set(outputs["pgadmin"]["value"]) == {
@@ -393,6 +407,58 @@ def test_deploy_guide_against_moto(moto_endpoint, tmp_path):
     assert snapshot["KmsKeyId"] == outputs["kms_key_arn"]["value"]
     app_secret = secrets.describe_secret(SecretId=outputs["app_secret_arn"]["value"])
     assert "DeletedDate" not in app_secret
+
+
+def test_a_throw_away_stack_goes_entirely(moto_endpoint, tmp_path):
+    """No protection, no final snapshot, no alarms, no proxy: `make destroy` leaves
+    nothing, the key included (its deletion scheduled, as AWS always does)."""
+    guide = Guide(moto_endpoint, tmp_path)
+    (cp,) = deploy_guide.starting_with("cp ")
+    guide.run(cp)
+    guide.settings(
+        region=REGION,
+        azs=[f"{REGION}a", f"{REGION}b"],
+        secrets_extension_layer_arn=guide.layer,
+        environment="dev",
+        db_deletion_protection=False,
+        db_skip_final_snapshot=True,
+        db_multi_az=False,
+        single_nat_gateway=True,
+        alarms_enabled=False,
+    )
+    guide.run("make package")
+    try:
+        guide.run("make deploy")
+        outputs = guide.outputs()
+        assert outputs["retained_on_destroy"]["value"] == []
+        # `terraform output -json` leaves null outputs out.
+        assert "database_final_snapshot" not in outputs and "alarm_topic_arn" not in outputs
+        function = client("lambda", moto_endpoint).get_function(FunctionName="debugflow-dev")
+        # Straight to the instance, so the app verifies its certificate with the RDS bundle.
+        assert (
+            function["Configuration"]["Environment"]["Variables"]["DATABASE_SSL"] == "verify-full"
+        )
+    finally:
+        guide.package.unlink(missing_ok=True)
+        guide.run("make destroy")
+    assert terraform(guide.workdir, "state", "list").stdout.strip() == ""
+    key = client("kms", moto_endpoint).describe_key(KeyId=outputs["kms_key_arn"]["value"])
+    assert key["KeyMetadata"]["KeyState"] == "PendingDeletion"
+    secret = client("secretsmanager", moto_endpoint).describe_secret(
+        SecretId=outputs["app_secret_arn"]["value"]
+    )
+    assert "DeletedDate" in secret
+    rds = client("rds", moto_endpoint)
+    assert [
+        i
+        for i in rds.describe_db_instances()["DBInstances"]
+        if i["DBInstanceIdentifier"] == "debugflow-dev"
+    ] == []
+    assert [
+        s
+        for s in rds.describe_db_snapshots()["DBSnapshots"]
+        if s["DBInstanceIdentifier"] == "debugflow-dev"
+    ] == []
 
 
 def _drift(plan: dict) -> list[tuple[str, str]]:
