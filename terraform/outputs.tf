@@ -39,7 +39,7 @@ output "database_master_secret_arn" {
 }
 
 output "app_secret_arn" {
-  description = "Secret holding HUGGINGFACE_API_KEY, PINECONE_API_KEY and FIREBASE_PROJECT_ID."
+  description = "Secret holding HUGGINGFACE_API_KEY, PINECONE_API_KEY, FIREBASE_PROJECT_ID and TAVILY_API_KEY."
   value       = module.secrets.arn
 }
 

@@ -320,7 +320,7 @@ variable "pinecone_index_host" {
 }
 
 variable "app_secret_values" {
-  description = "HUGGINGFACE_API_KEY, PINECONE_API_KEY, FIREBASE_PROJECT_ID, written write-only (never in plan or state) when app_secret_values_version > 0. Null: put them with the AWS CLI instead."
+  description = "HUGGINGFACE_API_KEY, PINECONE_API_KEY, FIREBASE_PROJECT_ID, TAVILY_API_KEY (optional: web search), written write-only (never in plan or state) when app_secret_values_version > 0. Null: put them with the AWS CLI instead."
   type        = map(string)
   default     = null
   sensitive   = true

@@ -3,7 +3,7 @@
 resource "aws_secretsmanager_secret" "app" {
   #checkov:skip=CKV2_AWS_57:HuggingFace and Pinecone keys are issued by those services; Secrets Manager cannot rotate them
   name_prefix             = "${var.name}-"
-  description             = "DebugFlow application secrets (JSON): HUGGINGFACE_API_KEY, PINECONE_API_KEY, FIREBASE_PROJECT_ID"
+  description             = "DebugFlow application secrets (JSON): HUGGINGFACE_API_KEY, PINECONE_API_KEY, FIREBASE_PROJECT_ID, TAVILY_API_KEY"
   kms_key_id              = var.kms_key_arn
   recovery_window_in_days = var.recovery_window_days
   tags                    = var.tags

@@ -11,7 +11,7 @@ variable "kms_key_arn" {
 variable "values" {
   description = <<-EOT
     The application secrets as one JSON object: HUGGINGFACE_API_KEY,
-    PINECONE_API_KEY, FIREBASE_PROJECT_ID. Null (the default) leaves the value
+    PINECONE_API_KEY, FIREBASE_PROJECT_ID, TAVILY_API_KEY. Null (the default) leaves the value
     to be put with `aws secretsmanager put-secret-value`; a map here is
     written write-only, so it never enters the plan or the state either.
   EOT
@@ -22,9 +22,9 @@ variable "values" {
 
   validation {
     condition = var.values == null ? true : alltrue([
-      for k in keys(var.values) : contains(["HUGGINGFACE_API_KEY", "PINECONE_API_KEY", "FIREBASE_PROJECT_ID"], k)
+      for k in keys(var.values) : contains(["HUGGINGFACE_API_KEY", "PINECONE_API_KEY", "FIREBASE_PROJECT_ID", "TAVILY_API_KEY"], k)
     ])
-    error_message = "values may hold only HUGGINGFACE_API_KEY, PINECONE_API_KEY and FIREBASE_PROJECT_ID."
+    error_message = "values may hold only HUGGINGFACE_API_KEY, PINECONE_API_KEY, FIREBASE_PROJECT_ID and TAVILY_API_KEY."
   }
 }
 
