@@ -7,13 +7,13 @@ plan would make, or points every service at a local moto server.
 
 from __future__ import annotations
 
-import glob
 import os
 import shutil
 import subprocess
 from pathlib import Path
 from typing import Any
 
+import pytest
 import tftest
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -33,34 +33,34 @@ SERVICES = (
 )
 
 
-def plugin_dir() -> str:
-    """The folder holding registry.terraform.io (the provider mirror on these machines)."""
-    if os.environ.get("TF_PLUGIN_DIR"):
-        return os.environ["TF_PLUGIN_DIR"]
-    for pattern in (
-        "/*/registry.terraform.io",
-        "/*/*/registry.terraform.io",
-        "/*/*/*/registry.terraform.io",
-    ):
-        for found in sorted(glob.glob(pattern)):
-            return str(Path(found).parent)
-    raise RuntimeError(
-        "no Terraform provider mirror (registry.terraform.io) found; set TF_PLUGIN_DIR"
-    )
+def terraform_binary() -> str:
+    """terraform on PATH, or a test failure saying what to install."""
+    found = shutil.which("terraform")
+    if found is None:
+        pytest.fail("these tests need Terraform 1.11 or later on PATH: install it", pytrace=False)
+    return found
 
 
 def environment(workdir: Path) -> dict[str, str]:
-    """Terraform's environment: a CLI config that installs providers from the mirror only."""
-    config = workdir / "terraformrc"
-    config.write_text(
-        f'provider_installation {{\n  filesystem_mirror {{\n    path = "{plugin_dir()}"\n  }}\n}}\n'
-    )
-    return {
-        "TF_CLI_CONFIG_FILE": str(config),
+    """Terraform's environment, installing providers the standard way.
+
+    With TF_PLUGIN_DIR (a folder holding registry.terraform.io, e.g. an offline
+    mirror), a CLI config written here installs from it only; without it, the
+    user's own CLI configuration and a normal `terraform init` apply.
+    """
+    env = {
         "TF_IN_AUTOMATION": "1",
         "CHECKPOINT_DISABLE": "1",
         "AWS_EC2_METADATA_DISABLED": "true",
     }
+    mirror = os.environ.get("TF_PLUGIN_DIR")
+    if mirror:
+        config = workdir / "terraformrc"
+        config.write_text(
+            f'provider_installation {{\n  filesystem_mirror {{\n    path = "{mirror}"\n  }}\n}}\n'
+        )
+        env["TF_CLI_CONFIG_FILE"] = str(config)
+    return env
 
 
 def provider_override(endpoint: str | None = None) -> str:
@@ -82,14 +82,14 @@ def provider_override(endpoint: str | None = None) -> str:
 
 
 def prepare(workdir: Path, endpoint: str | None = None) -> tftest.TerraformTest:
-    """Copy terraform/ (with its lock file) to `workdir`, add the override, and init
-    from the mirror: init fails if the mirror's provider does not match the lock."""
+    """Copy terraform/ (with its lock file) to `workdir`, add the override, and init:
+    init fails if the provider it installs does not match the lock."""
     shutil.copytree(
         TERRAFORM_DIR, workdir, ignore=shutil.ignore_patterns(".terraform", "*.tfstate*")
     )
     (workdir / "provider_override.tf").write_text(provider_override(endpoint))
-    tf = tftest.TerraformTest(str(workdir), binary="terraform", env=environment(workdir))
-    tf.setup(plugin_dir=plugin_dir(), backend=False, cleanup_on_exit=False)
+    tf = tftest.TerraformTest(str(workdir), binary=terraform_binary(), env=environment(workdir))
+    tf.setup(plugin_dir=os.environ.get("TF_PLUGIN_DIR"), backend=False, cleanup_on_exit=False)
     return tf
 
 
@@ -112,7 +112,7 @@ def variables(package: Path, region: str = "eu-west-1", **overrides: Any) -> dic
 
 def terraform(workdir: Path, *args: str) -> subprocess.CompletedProcess:
     return subprocess.run(
-        ["terraform", *args],
+        [terraform_binary(), *args],
         cwd=workdir,
         env={**os.environ, **environment(workdir)},
         capture_output=True,

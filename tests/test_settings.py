@@ -10,7 +10,8 @@ def test_defaults_need_no_environment():
     settings = Settings.from_env({})
     assert settings.port == 8080
     assert settings.database_url is None
-    assert settings.database_pool_max == 2
+    assert settings.database_pool_max is None
+    assert settings.database_pool_size == 10  # serve; 2 on Lambda
     assert settings.rate_limits == RateLimits(free=100, basic=500, pro=2000, teams=5000)
     assert settings.cors_origins == ("http://localhost:3000",)
 
