@@ -9,7 +9,6 @@ certificate for `localhost` signed by a CA made here.
 
 from __future__ import annotations
 
-import datetime
 import glob
 import os
 import shutil
@@ -19,10 +18,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
+from tests import certificates
 
 ADMIN_PASSWORD = "admin-password-of-the-test-server"
 SERVER_NAME = "localhost"  # the certificate's only name: 127.0.0.1 does not match it
@@ -41,66 +37,13 @@ class TcpPostgres:
         return self.url(database, password=ADMIN_PASSWORD)
 
 
-def _key() -> ec.EllipticCurvePrivateKey:
-    return ec.generate_private_key(ec.SECP256R1())
-
-
-def _name(common_name: str) -> x509.Name:
-    return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
-
-
 def make_tls_files(directory: Path) -> tuple[Path, Path, Path]:
     """(CA certificate, server certificate for `localhost`, server key)."""
-    now = datetime.datetime.now(datetime.UTC)
-    ca_key = _key()
-    ca = (
-        x509.CertificateBuilder()
-        .subject_name(_name("DebugFlow test CA"))
-        .issuer_name(_name("DebugFlow test CA"))
-        .public_key(ca_key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(days=1))
-        .not_valid_after(now + datetime.timedelta(days=30))
-        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
-        .add_extension(
-            x509.KeyUsage(
-                digital_signature=False,
-                content_commitment=False,
-                key_encipherment=False,
-                data_encipherment=False,
-                key_agreement=False,
-                key_cert_sign=True,
-                crl_sign=True,
-                encipher_only=False,
-                decipher_only=False,
-            ),
-            critical=True,
-        )
-        .sign(ca_key, hashes.SHA256())
-    )
-    server_key = _key()
-    server = (
-        x509.CertificateBuilder()
-        .subject_name(_name(SERVER_NAME))
-        .issuer_name(ca.subject)
-        .public_key(server_key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(days=1))
-        .not_valid_after(now + datetime.timedelta(days=30))
-        .add_extension(x509.SubjectAlternativeName([x509.DNSName(SERVER_NAME)]), critical=False)
-        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-        .sign(ca_key, hashes.SHA256())
-    )
-    ca_file, cert_file, key_file = (directory / n for n in ("ca.crt", "server.crt", "server.key"))
-    ca_file.write_bytes(ca.public_bytes(serialization.Encoding.PEM))
-    cert_file.write_bytes(server.public_bytes(serialization.Encoding.PEM))
-    key_file.write_bytes(
-        server_key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
+    ca_key, ca = certificates.make_ca(certificates.common_name("DebugFlow test CA"))
+    key, server = certificates.make_server(ca_key, ca, SERVER_NAME)
+    cert_file, key_file = certificates.write_server_files(key, server, directory)
+    ca_file = directory / "ca.crt"
+    ca_file.write_bytes(certificates.pem(ca))
     return ca_file, cert_file, key_file
 
 

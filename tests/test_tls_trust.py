@@ -9,8 +9,6 @@ accepted, one signed by any other CA is refused.
 from __future__ import annotations
 
 import asyncio
-import datetime
-import ipaddress
 import shutil
 import ssl
 import subprocess
@@ -22,90 +20,21 @@ import certifi
 import pytest
 from aiohttp import web
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 import build
-
-NOW = datetime.datetime.now(datetime.UTC)
+from tests import certificates
 
 
 def _name(*attributes: tuple[x509.ObjectIdentifier, str]) -> x509.Name:
     return x509.Name([x509.NameAttribute(oid, value) for oid, value in attributes])
 
 
-def make_ca(name: x509.Name) -> tuple[ec.EllipticCurvePrivateKey, x509.Certificate]:
-    key = ec.generate_private_key(ec.SECP256R1())
-    ski = x509.SubjectKeyIdentifier.from_public_key(key.public_key())
-    certificate = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(NOW - datetime.timedelta(hours=1))
-        .not_valid_after(NOW + datetime.timedelta(days=1))
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .add_extension(
-            x509.KeyUsage(
-                digital_signature=False,
-                content_commitment=False,
-                key_encipherment=False,
-                data_encipherment=False,
-                key_agreement=False,
-                key_cert_sign=True,
-                crl_sign=True,
-                encipher_only=False,
-                decipher_only=False,
-            ),
-            critical=True,
-        )
-        .add_extension(ski, critical=False)
-        .sign(key, hashes.SHA256())
-    )
-    return key, certificate
-
-
 def make_server_cert(ca_key, ca: x509.Certificate, directory: Path) -> ssl.SSLContext:
-    key = ec.generate_private_key(ec.SECP256R1())
-    certificate = (
-        x509.CertificateBuilder()
-        .subject_name(_name((NameOID.COMMON_NAME, "localhost")))
-        .issuer_name(ca.subject)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(NOW - datetime.timedelta(hours=1))
-        .not_valid_after(NOW + datetime.timedelta(days=1))
-        .add_extension(
-            x509.SubjectAlternativeName(
-                [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
-            ),
-            critical=False,
-        )
-        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-        .add_extension(
-            x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False
-        )
-        .sign(ca_key, hashes.SHA256())
-    )
-    directory.mkdir(parents=True, exist_ok=True)
-    cert_file, key_file = directory / "cert.pem", directory / "key.pem"
-    cert_file.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
-    key_file.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
+    key, certificate = certificates.make_server(ca_key, ca, addresses=("127.0.0.1",))
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    context.load_cert_chain(cert_file, key_file)
+    context.load_cert_chain(*certificates.write_server_files(key, certificate, directory))
     return context
-
-
-def _pem(certificate: x509.Certificate) -> bytes:
-    return certificate.public_bytes(serialization.Encoding.PEM)
 
 
 def _openssl_hash(pem: bytes) -> str:
@@ -129,7 +58,7 @@ def test_hash_names_are_openssls_for_every_ca_and_awkward_names():
         (NameOID.COMMON_NAME, "Ünïcode  Root CA"),
         (NameOID.EMAIL_ADDRESS, "Admin@Example.COM"),
     )
-    pems.append(_pem(make_ca(awkward)[1]))
+    pems.append(certificates.pem(certificates.make_ca(awkward)[1]))
     for pem in pems:
         der = b64decode(b"".join(pem.splitlines()[1:-1]))
         assert build.subject_hash(der) == _openssl_hash(pem), pem[:200]
@@ -137,7 +66,7 @@ def test_hash_names_are_openssls_for_every_ca_and_awkward_names():
 
 def test_same_subject_hashes_get_numbered_files(tmp_path):
     name = _name((NameOID.COMMON_NAME, "Twin CA"))
-    first, second = _pem(make_ca(name)[1]), _pem(make_ca(name)[1])
+    first, second = (certificates.pem(certificates.make_ca(name)[1]) for _ in range(2))
     assert build.hashed_ca_directory(first + second + first, tmp_path / "cas") == 2
     stem = _openssl_hash(first)
     assert sorted(p.name for p in (tmp_path / "cas").iterdir()) == [f"{stem}.0", f"{stem}.1"]
@@ -182,10 +111,10 @@ async def _https_site(context: ssl.SSLContext) -> tuple[web.AppRunner, str]:
 def _task_root_and_servers(tmp_path: Path) -> tuple[Path, ssl.SSLContext, ssl.SSLContext]:
     """A task root whose CA directory has certifi's CAs plus ours, and two servers:
     one signed by our CA, one by a CA that is nowhere in the directory."""
-    trusted_key, trusted = make_ca(_name((NameOID.COMMON_NAME, "Bench Trusted Root")))
-    other_key, other = make_ca(_name((NameOID.COMMON_NAME, "Unknown Root")))
+    trusted_key, trusted = certificates.make_ca(_name((NameOID.COMMON_NAME, "Bench Trusted Root")))
+    other_key, other = certificates.make_ca(_name((NameOID.COMMON_NAME, "Unknown Root")))
     task_root = tmp_path / "task"
-    bundle = Path(certifi.where()).read_bytes() + _pem(trusted)
+    bundle = Path(certifi.where()).read_bytes() + certificates.pem(trusted)
     build.hashed_ca_directory(bundle, task_root / build.CA_DIR)
     good = make_server_cert(trusted_key, trusted, tmp_path / "good")
     bad = make_server_cert(other_key, other, tmp_path / "bad")
