@@ -70,7 +70,7 @@ pgadmin-servers: $(VENV)/.dev
 test: lint
 	$(PY) -m pytest
 
-## test-fast: every test but the slow ones (Terraform, package builds, browser): about a minute
+## test-fast: every test but the slow ones (Terraform, package builds, browser, fuzzer): two or three minutes
 test-fast: $(VENV)/.test
 	$(PY) -m pytest -m "not slow"
 
