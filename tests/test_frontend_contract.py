@@ -103,6 +103,27 @@ async def test_inferred_suggestions_wait_for_approval(chat_api, huggingface, db)
     assert "Prefers TypeScript" in system and "PostgreSQL 16 on Debian" not in system
 
 
+async def test_short_or_remember_messages_ask_the_fast_model_nothing(chat_api, huggingface):
+    huggingface.facts = "- Uses PostgreSQL 16 on Debian"
+    sid = await _session(chat_api)
+    first = await chat(chat_api, {"sessionId": sid, "message": "thanks, it works"})
+    await chat(
+        chat_api,
+        {
+            "sessionId": sid,
+            "message": "remember: I deploy with Terraform 1.11 on AWS",
+            "parentId": first.first("messageId"),
+        },
+    )
+    await chat_api.app[BACKGROUND].drain(5)
+    asked = [r for r in huggingface.requests if "durable facts" in r["messages"][0]["content"]]
+    assert asked == []
+    listed = await chat_api.json("GET", "/api/user/memories")
+    assert [(m["content"], m["type"]) for m in listed] == [
+        ("I deploy with Terraform 1.11 on AWS", "EXPLICIT")
+    ]
+
+
 async def test_remember_stores_an_explicit_memory_and_the_offline_model_proposes_none(api, db):
     sid = await _session(api)  # `api` has no HuggingFace key: the offline model answers
     t = await chat(api, {"sessionId": sid, "message": "remember: I deploy with Terraform 1.11"})

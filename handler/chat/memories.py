@@ -23,6 +23,10 @@ EXPLICIT_PREFIX = "remember:"
 MAX_PROPOSALS = 3
 MIN_FACT, MAX_FACT = 8, 200
 USER_WORDS = 4000  # characters of the user's recent messages the fast model reads
+# A new message shorter than this ("thanks, it works") says nothing durable: the
+# fast model is not asked, which spares a call per turn (and, on Lambda, the
+# wait for it before the container takes its next event).
+MIN_NEW_WORDS = 20
 INSTRUCTION = (
     "From the user's messages below, list durable facts about the user that would help "
     "in later debugging sessions: their stack, languages, frameworks, environment, tools "
@@ -54,11 +58,12 @@ def parse_facts(reply: str) -> list[str]:
 
 async def propose(services: ChatServices, user_id: str, user_messages: list[str]) -> int:
     """Ask the fast model for facts about the user; store new ones as suggestions."""
-    if isinstance(services.model, OfflineModel):
+    if isinstance(services.model, OfflineModel) or not user_messages:
         return 0
+    newest = user_messages[-1].strip()
+    if len(newest) < MIN_NEW_WORDS or explicit_fact(newest) is not None:
+        return 0  # too short to say anything durable, or already stored as said
     words = "\n\n".join(user_messages)[-USER_WORDS:]
-    if not words.strip():
-        return 0
     reply = await complete(
         services.model,
         [{"role": "system", "content": INSTRUCTION}, {"role": "user", "content": words}],
