@@ -1,16 +1,22 @@
-"""What several route modules share: the way to the database, the ledger's limit answer."""
+"""What several route modules share: the way to the database, the ledger's limit answer,
+and removing a user's documents from the vector index before their rows go."""
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Awaitable
 from typing import TYPE_CHECKING
 
 from aiohttp import web
 
+from handler.errors import ApiError
 from handler.keys import DATABASE
 from handler.store import memories
 
 if TYPE_CHECKING:
     import asyncpg
+
+log = logging.getLogger(__name__)
 
 
 async def pool_of(request: web.Request) -> asyncpg.Pool:
@@ -28,3 +34,17 @@ def limit_exceeded() -> web.Response:
             "limit": memories.ACTIVE_LIMIT,
         }
     )
+
+
+async def forget_vectors(removal: Awaitable[None]) -> None:
+    """Await an index deletion, or answer 503 with nothing deleted.
+
+    Vectors go first: if the index cannot be reached, the user retries; the
+    reverse order would leave orphaned summaries that later chats could still
+    cite (pgvector cascades, Pinecone does not).
+    """
+    try:
+        await removal
+    except Exception:
+        log.exception("could not delete from the vector index")
+        raise ApiError(503, "Could not delete your data right now; try again shortly") from None

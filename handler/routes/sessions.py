@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from aiohttp import web
@@ -10,8 +11,7 @@ from handler import validation
 from handler.chat.index import summary_id
 from handler.errors import bad_request, not_found
 from handler.keys import CHAT, USER
-from handler.routes import vectors
-from handler.routes.common import limit_exceeded, pool_of
+from handler.routes.common import forget_vectors, limit_exceeded, pool_of
 from handler.store import memories, messages, projects, sessions
 
 routes = web.RouteTableDef()
@@ -79,13 +79,18 @@ async def update_session(request: web.Request) -> web.Response:
     return web.json_response(session)
 
 
+async def _forget_indexed_summary(request: web.Request, session_id: uuid.UUID) -> None:
+    """The caller's session (404 otherwise), its summary gone from the vector index."""
+    if await sessions.get(await pool_of(request), request[USER].id, session_id) is None:
+        raise not_found("Session")
+    await forget_vectors(request.app[CHAT].index.delete([summary_id(session_id)]))
+
+
 @routes.delete("/api/sessions/{id}")
 async def delete_session(request: web.Request) -> web.Response:
     session_id = validation.path_uuid(request, "id", "session")
+    await _forget_indexed_summary(request, session_id)
     pool = await pool_of(request)
-    if await sessions.get(pool, request[USER].id, session_id) is None:
-        raise not_found("Session")
-    await vectors.forget(request.app[CHAT].index.delete([summary_id(session_id)]))
     if not await sessions.delete(pool, request[USER].id, session_id):
         raise not_found("Session")
     return web.json_response({"success": True})
@@ -95,11 +100,8 @@ async def delete_session(request: web.Request) -> web.Response:
 async def forget_summary(request: web.Request) -> web.Response:
     """Forget the session's summary: out of the project memory and the index."""
     session_id = validation.path_uuid(request, "id", "session")
-    pool = await pool_of(request)
-    if await sessions.get(pool, request[USER].id, session_id) is None:
-        raise not_found("Session")
-    await vectors.forget(request.app[CHAT].index.delete([summary_id(session_id)]))
-    await sessions.forget_summary(pool, request[USER].id, session_id)
+    await _forget_indexed_summary(request, session_id)
+    await sessions.forget_summary(await pool_of(request), request[USER].id, session_id)
     return web.json_response({"success": True})
 
 

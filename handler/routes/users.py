@@ -7,8 +7,7 @@ from aiohttp import web
 from handler import validation
 from handler.errors import not_found
 from handler.keys import CHAT, USER
-from handler.routes import vectors
-from handler.routes.common import limit_exceeded, pool_of
+from handler.routes.common import forget_vectors, limit_exceeded, pool_of
 from handler.store import memories, sessions, users
 
 routes = web.RouteTableDef()
@@ -96,7 +95,7 @@ async def promote_memory(request: web.Request) -> web.Response:
 
 @routes.delete("/api/user/history")
 async def delete_history(request: web.Request) -> web.Response:
-    await vectors.forget(request.app[CHAT].index.delete_user(request[USER].id))
+    await forget_vectors(request.app[CHAT].index.delete_user(request[USER].id))
     pool = await pool_of(request)
     deleted = await sessions.delete_all(pool, request[USER].id)
     return web.json_response({"success": True, "deleted_sessions": deleted})
@@ -105,6 +104,6 @@ async def delete_history(request: web.Request) -> web.Response:
 @routes.delete("/api/user/account")
 async def delete_account(request: web.Request) -> web.Response:
     user_id = request[USER].id
-    await vectors.forget(request.app[CHAT].index.delete_user(user_id))
+    await forget_vectors(request.app[CHAT].index.delete_user(user_id))
     await users.delete_account(await pool_of(request), user_id)
     return web.json_response({"success": True})
