@@ -7,6 +7,7 @@ points print as one line before exiting.
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
@@ -17,6 +18,8 @@ FIREBASE_CERTS_URL = (
     "https://www.googleapis.com/robot/v1/metadata/x509/securetoken@system.gserviceaccount.com"
 )
 SSL_MODES = ("disable", "prefer", "require", "verify-ca", "verify-full")
+
+log = logging.getLogger(__name__)
 
 
 class SettingsError(ValueError):
@@ -150,6 +153,25 @@ def _postgres_url(raw: str) -> str | None:
     return value
 
 
+# The original DebugFlow's default for both models (backend/src/services/chatService.js).
+ORIGINAL_MODEL = "deepseek-ai/DeepSeek-V3.2:fireworks-ai"
+# The original's variable names, read when ours are unset (ours win), with a warning.
+OLD_NAMES = {"HUGGINGFACE_CHAT_MODEL": "HF_MODEL", "HUGGINGFACE_FAST_MODEL": "HF_FAST_MODEL"}
+
+
+def _with_old_names(env: Mapping[str, str]) -> Mapping[str, str]:
+    renamed = {}
+    for old, new in OLD_NAMES.items():
+        if old not in env:
+            continue
+        if new in env:
+            log.warning("%s is ignored: %s is set and wins", old, new)
+        else:
+            log.warning("%s is the original DebugFlow's name; read as %s (rename it)", old, new)
+            renamed[new] = env[old]
+    return {**env, **renamed} if renamed else env
+
+
 def _setting(env: str, parse: Callable[[str], Any], default: Any, doc: str) -> Any:
     return field(default=default, metadata={"env": env, "parse": parse, "doc": doc})
 
@@ -256,10 +278,36 @@ class Settings:
         "HF_BASE_URL", _url, "https://router.huggingface.co", "HuggingFace inference router."
     )
     hf_model: str = _setting(
-        "HF_MODEL", _text, "meta-llama/Llama-3.1-8B-Instruct", "Model for answers."
+        "HF_MODEL",
+        _text,
+        ORIGINAL_MODEL,
+        "Model for answers (the original's; HUGGINGFACE_CHAT_MODEL is read too).",
     )
     hf_fast_model: str = _setting(
-        "HF_FAST_MODEL", _text, "meta-llama/Llama-3.2-1B-Instruct", "Model for titles."
+        "HF_FAST_MODEL",
+        _text,
+        ORIGINAL_MODEL,
+        "Model for titles, summaries, memory suggestions and search decisions "
+        "(HUGGINGFACE_FAST_MODEL is read too).",
+    )
+    hf_fallback_model: str | None = _setting(
+        "HF_FALLBACK_MODEL",
+        _optional_text,
+        "meta-llama/Llama-3.1-8B-Instruct",
+        "Model that answers once when HF_MODEL fails before its first token (429, 5xx, "
+        "timeout, unreachable); empty: no second attempt.",
+    )
+    hf_max_output_tokens: int = _setting(
+        "HF_MAX_OUTPUT_TOKENS",
+        _positive_int,
+        65536,
+        "Longest answer in tokens (the original's); less when the context window is shorter.",
+    )
+    hf_context_tokens: int = _setting(
+        "HF_CONTEXT_TOKENS",
+        _positive_int,
+        163840,
+        "The chat models' context window in tokens: prompt and answer together (DeepSeek-V3.2's).",
     )
     hf_embed_model: str = _setting(
         "HF_EMBED_MODEL",
@@ -330,7 +378,7 @@ class Settings:
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
-        env = os.environ if environ is None else environ
+        env = _with_old_names(os.environ if environ is None else environ)
         values: dict[str, Any] = {}
         for f in fields(cls):
             name = f.metadata["env"]
@@ -356,6 +404,10 @@ class Settings:
             raise SettingsError("DATABASE_URL: required on Lambda")
         if self.pinecone_api_key and not self.pinecone_index_host:
             raise SettingsError("PINECONE_INDEX_HOST: required when PINECONE_API_KEY is set")
+        if self.context_token_budget >= self.hf_context_tokens:
+            raise SettingsError(
+                "CONTEXT_TOKEN_BUDGET: must be below HF_CONTEXT_TOKENS (the answer needs room)"
+            )
 
     @classmethod
     def documented(cls) -> list[tuple[str, str, str]]:

@@ -20,6 +20,7 @@ class Answer:
     id: uuid.UUID
     text: str = ""
     sources: list[dict[str, Any]] = field(default_factory=list)
+    model: str | None = None  # the model writing it (the fallback, when it answered)
     stored_length: int = 0  # how much of `text` the database has (a continuation's prefix)
     saved_once: bool = False
     saved_at: float = field(default_factory=time.monotonic)
@@ -32,7 +33,9 @@ class Answer:
 
     async def save(self, database: Database) -> None:
         pool = await database.pool()
-        await messages.append_answer(pool, self.id, self.text[self.stored_length :], self.sources)
+        await messages.append_answer(
+            pool, self.id, self.text[self.stored_length :], self.sources, self.model
+        )
         self.stored_length = len(self.text)
         self.saved_once = True
         self.saved_at = time.monotonic()

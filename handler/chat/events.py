@@ -24,6 +24,17 @@ class Status:
 
 
 @dataclass(frozen=True, slots=True)
+class ModelFallback:
+    """The chat model failed before its first token; `model` answers instead."""
+
+    model: str
+    failed: str
+
+    def data(self) -> dict[str, Any]:
+        return {"status": "model_fallback", "model": self.model, "failed_model": self.failed}
+
+
+@dataclass(frozen=True, slots=True)
 class UserMessage:
     id: uuid.UUID
 
@@ -89,4 +100,15 @@ class KeepAlive:
         return None
 
 
-Event = Status | UserMessage | AnswerMessage | Sources | Delta | Title | Failed | Done | KeepAlive
+Event = (
+    Status
+    | ModelFallback
+    | UserMessage
+    | AnswerMessage
+    | Sources
+    | Delta
+    | Title
+    | Failed
+    | Done
+    | KeepAlive
+)

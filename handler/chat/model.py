@@ -2,22 +2,34 @@
 
 Both stream text deltas. Failures raise `ModelError` with a message that is
 safe to show the user; upstream bodies go to the log (truncated), the API key
-never does.
+never does. `ModelUnavailable` is the kind another model may not share (busy,
+down, slow, unreachable): `answer` then asks the fallback model once, if it
+happened before the first token.
+
+An answer may be as long as the model's output limit (HF_MAX_OUTPUT_TOKENS,
+65,536 as the original asks) or what the context window (HF_CONTEXT_TOKENS)
+leaves after the prompt, whichever is less.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import re
 from collections.abc import AsyncIterable, AsyncIterator
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import aiohttp
 
 from handler import sse
+from handler.chat.events import ModelFallback
 from handler.chat.huggingface import HuggingFace, MissingKey
+from handler.chat.prompt import estimate_tokens
+
+if TYPE_CHECKING:
+    from handler.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -28,14 +40,63 @@ MAX_LINE_BYTES = 1024 * 1024
 _LINE_TOO_LONG = f"The model service sent a malformed answer (a line over {MAX_LINE_BYTES} bytes)"
 
 
+FAST_MAX_TOKENS = 64  # titles and search decisions are a few words
+# Role markers around each message, in tokens; and token estimates run low on
+# code and logs, so the prompt is counted half again before the answer's room.
+MESSAGE_OVERHEAD = 4
+
+
 class ModelError(Exception):
     """The model could not answer; the message is for the user."""
 
 
+class ModelUnavailable(ModelError):
+    """Busy (429), failing (5xx or an error in the stream), too slow, or unreachable."""
+
+
 class ChatModel(Protocol):
     name: str
+    fallback: str | None  # the model `answer` asks when `name` is unavailable
 
-    def stream(self, messages: Messages, *, fast: bool = False) -> AsyncIterator[str]: ...
+    def stream(
+        self, messages: Messages, *, fast: bool = False, model: str | None = None
+    ) -> AsyncIterator[str]: ...
+
+
+def answer_tokens(settings: Settings, messages: Messages) -> int:
+    """The answer's `max_tokens`: the output limit, or what the window leaves."""
+    prompt = sum(estimate_tokens(m["content"]) + MESSAGE_OVERHEAD for m in messages)
+    return max(1, min(settings.hf_max_output_tokens, settings.hf_context_tokens - prompt * 3 // 2))
+
+
+async def answer(model: ChatModel, messages: Messages) -> AsyncIterator[str | ModelFallback]:
+    """The chat model's answer, delta by delta.
+
+    When it is unavailable before its first token, one `ModelFallback` says so
+    and the fallback model answers instead; after the first token a failure
+    raises, and what was generated stays with the caller.
+    """
+    async with contextlib.aclosing(model.stream(messages)) as stream:
+        try:
+            first = await anext(stream, None)
+        except ModelUnavailable as exc:
+            if not model.fallback:
+                raise
+            failure = str(exc)
+        else:
+            if first is not None:
+                yield first
+                async for delta in stream:
+                    yield delta
+            return
+    log.warning(
+        "chat model unavailable before answering; the fallback answers",
+        extra={"model": model.name, "fallback": model.fallback, "error": failure},
+    )
+    yield ModelFallback(model=model.fallback, failed=model.name)
+    async with contextlib.aclosing(model.stream(messages, model=model.fallback)) as stream:
+        async for delta in stream:
+            yield delta
 
 
 async def complete(model: ChatModel, messages: Messages, *, fast: bool = True) -> str:
@@ -57,7 +118,11 @@ class HuggingFaceModel:
     def __init__(self, hf: HuggingFace) -> None:
         self._hf = hf
         settings = hf.settings
+        self._settings = settings
         self._models = (settings.hf_model, settings.hf_fast_model)
+        self.fallback = settings.hf_fallback_model
+        if self.fallback == settings.hf_model:
+            self.fallback = None  # the same model again would fail the same way
         self._timeout = aiohttp.ClientTimeout(
             total=None,
             sock_connect=settings.hf_connect_timeout,
@@ -65,17 +130,22 @@ class HuggingFaceModel:
         )
         self.name = settings.hf_model
 
-    async def stream(self, messages: Messages, *, fast: bool = False) -> AsyncIterator[str]:
+    async def stream(
+        self, messages: Messages, *, fast: bool = False, model: str | None = None
+    ) -> AsyncIterator[str]:
         payload = {
-            "model": self._models[1] if fast else self._models[0],
+            "model": model or (self._models[1] if fast else self._models[0]),
             "messages": messages,
             "stream": True,
-            "max_tokens": 64 if fast else 2048,
+            "max_tokens": FAST_MAX_TOKENS if fast else answer_tokens(self._settings, messages),
         }
         try:
             async with self._hf.post("/v1/chat/completions", payload, self._timeout) as resp:
                 if resp.status != 200:
-                    raise ModelError(await _describe_failure(resp))
+                    failure = await _describe_failure(resp)
+                    if resp.status == 429 or resp.status >= 500:
+                        raise ModelUnavailable(failure)
+                    raise ModelError(failure)
                 async for data in sse.parse(_whole_lines(resp.content.iter_any())):
                     if data == sse.DONE:
                         return
@@ -86,10 +156,10 @@ class HuggingFaceModel:
                 "The model is not configured on this server (no HuggingFace key)"
             ) from None
         except TimeoutError:
-            raise ModelError("The model did not answer in time") from None
+            raise ModelUnavailable("The model did not answer in time") from None
         except aiohttp.ClientError as exc:
             log.warning("model connection failed", extra={"error_type": type(exc).__name__})
-            raise ModelError("Lost the connection to the model service") from None
+            raise ModelUnavailable("Lost the connection to the model service") from None
 
 
 def _deltas(data: str) -> list[str]:
@@ -102,7 +172,7 @@ def _deltas(data: str) -> list[str]:
         raise ModelError("The model service sent a malformed answer")
     if "error" in chunk:
         log.warning("model reported an error", extra={"upstream": str(chunk["error"])[:500]})
-        raise ModelError(f"The model failed mid-answer: {_error_text(chunk['error'])}")
+        raise ModelUnavailable(f"The model failed mid-answer: {_error_text(chunk['error'])}")
     deltas = []
     for choice in chunk.get("choices") or []:
         content = (choice.get("delta") or {}).get("content") if isinstance(choice, dict) else None
@@ -174,11 +244,14 @@ class OfflineModel:
     """A local generator for development without an account: plainly not AI output."""
 
     name = "offline"
+    fallback = None
 
     def __init__(self, delay: float = 0.03) -> None:
         self._delay = delay
 
-    async def stream(self, messages: Messages, *, fast: bool = False) -> AsyncIterator[str]:
+    async def stream(
+        self, messages: Messages, *, fast: bool = False, model: str | None = None
+    ) -> AsyncIterator[str]:
         asked = next((m["content"] for m in reversed(messages) if m["role"] == "user"), "")
         asked = " ".join(asked.split())
         if fast:

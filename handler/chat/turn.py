@@ -36,12 +36,14 @@ from handler.chat.events import (
     Event,
     Failed,
     KeepAlive,
+    ModelFallback,
     Sources,
     Status,
     Title,
     UserMessage,
 )
 from handler.chat.model import ModelError, complete
+from handler.chat.model import answer as model_answer
 from handler.chat.plan import ChatRequest, TurnFailed
 from handler.chat.services import ChatServices
 from handler.chat.web_search import WebSearch
@@ -166,6 +168,7 @@ class _Turn:
         if web is not None:  # off: nothing is started here, nor awaited below
             self.web_task = self._decide_on_web_search(web, pool, turn_plan)
         built_context = await context.build(services, self.user.id, session, turn_plan.question)
+        web_failed = False
         if web is not None and self.web_task is not None:
             query = await self.web_task
             if query is not None:
@@ -176,6 +179,7 @@ class _Turn:
                 async for event in self._keep_alive_until(self.web_task):
                     yield event
                 results = self.web_task.result()
+                web_failed = results is None
                 if results:
                     yield Status("reading")
                     built_context = context.with_web(built_context, results)
@@ -189,6 +193,7 @@ class _Turn:
             turn_plan.conversation,
             turn_plan.new_message,
             services.settings.context_token_budget,
+            web_unavailable=web_failed,
         )
         if built.dropped:
             log.info("prompt trimmed to budget", extra={"dropped": list(built.dropped)})
@@ -248,7 +253,8 @@ class _Turn:
         return self.deadline - self.timing.deadline_margin - time.time()
 
     async def _stream(self, messages: list[dict[str, str]], answer: Answer) -> AsyncIterator[Event]:
-        stream = self.services.model.stream(messages)
+        stream = model_answer(self.services.model, messages)
+        answer.model = self.services.model.name
         pending: asyncio.Future[str] | None = None
         try:
             while True:
@@ -275,6 +281,10 @@ class _Turn:
                         delta = chunk.result()
                     except StopAsyncIteration:
                         return
+                    if isinstance(delta, ModelFallback):
+                        answer.model = delta.model
+                        yield delta
+                        continue
                     answer.text += delta
                     yield Delta(delta)
                     if answer.due(self.timing.save_every):

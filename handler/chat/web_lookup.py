@@ -6,7 +6,7 @@ retrieval, `decide` checks the key and the platform's `web_search_enabled`
 setting, then asks the fast model, as the original did, to read the last two
 messages and reply `[SEARCH: query]` or `[NO_SEARCH]`. Nothing here raises: a
 slow or failed decision, or a failed search, is logged and the answer goes on
-without the web.
+without the web (after a failed search the model is told so).
 """
 
 from __future__ import annotations
@@ -96,16 +96,23 @@ async def decide(
     return query
 
 
-async def search(web: WebSearch, query: str, time_left: float) -> list[WebResult]:
-    """The results, or [] when the search failed or would outlive the turn's deadline."""
+async def search(web: WebSearch, query: str, time_left: float) -> list[WebResult] | None:
+    """The results ([] when nothing was found), or None when the search failed or would
+    outlive the turn's deadline: the prompt then tells the model live results were
+    unavailable."""
     try:
         async with asyncio.timeout(None if math.isinf(time_left) else max(time_left, 0.0)):
             return await web.search(query)
-    except (WebSearchError, TimeoutError) as exc:
+    except WebSearchError as exc:  # its message is already bounded and sanitised
         log.warning(
             "web search failed; answering without web results",
-            extra={"error_type": type(exc).__name__, "error": str(exc)[:200]},
+            extra={"status": exc.status, "reason": str(exc)},
+        )
+    except TimeoutError:
+        log.warning(
+            "web search failed; answering without web results",
+            extra={"status": None, "reason": "the turn's time ran out"},
         )
     except Exception:
         log.exception("web search failed unexpectedly; answering without web results")
-    return []
+    return None

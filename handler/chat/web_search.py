@@ -32,11 +32,21 @@ MAX_RESULTS = 5
 MAX_QUERY_CHARS = 400
 MAX_CONTENT_CHARS = 800  # of each result's snippet, to bound the prompt
 MAX_BODY_BYTES = 1024 * 1024  # five snippets are a few kilobytes
+MAX_REASON_CHARS = 160  # of Tavily's error text in a log line
+# Bearer tokens, Tavily/HuggingFace/OpenAI-style keys, and any long opaque token.
+_CREDENTIAL = re.compile(r"(?i)bearer\s+\S+|\b(?:tvly|hf|sk)[-_]\S+|[\w+/=-]{32,}")
 _WEB_LINK = re.compile(r"https?://[^\s\x00-\x1f\x7f]{1,1000}", re.IGNORECASE)
 
 
 class WebSearchError(Exception):
-    """The search gave nothing usable; the message says why (never the key)."""
+    """The search gave nothing usable; the message says why (never the key).
+
+    `status` is Tavily's HTTP status when it answered one.
+    """
+
+    def __init__(self, message: str, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,7 +104,9 @@ class TavilySearch:
             ) as resp:
                 body = await _bounded_body(resp)
                 if resp.status != 200:
-                    raise WebSearchError(f"Tavily answered HTTP {resp.status}: {_detail(body)}")
+                    raise WebSearchError(
+                        f"Tavily answered HTTP {resp.status}: {_reason(body, key)}", resp.status
+                    )
         except TimeoutError:
             raise WebSearchError("Tavily did not answer in time") from None
         except aiohttp.ClientError as exc:
@@ -111,14 +123,24 @@ async def _bounded_body(resp: aiohttp.ClientResponse) -> bytes:
     return bytes(body)
 
 
+def _reason(body: bytes, key: str) -> str:
+    """Tavily's error text fit for a log line: one bounded line with anything that looks
+    like a credential (an upstream may echo the request) replaced."""
+    text = _detail(body).replace(key, "[redacted]")
+    text = _CREDENTIAL.sub("[redacted]", text)
+    text = "".join(c if c.isprintable() else " " for c in text)
+    return " ".join(text.split())[:MAX_REASON_CHARS]
+
+
 def _detail(body: bytes) -> str:
     """Tavily's error text: `{"detail": {"error": "..."}}`, else the body's start."""
     try:
         detail = json.loads(body)["detail"]
         text = detail.get("error", detail) if isinstance(detail, dict) else detail
     except (ValueError, KeyError, TypeError):
-        text = body[:200].decode(errors="replace")
-    return str(text)[:200]
+        text = body[:4096].decode(errors="replace")
+    # Long enough that a key near the cut is still whole when it is redacted.
+    return str(text)[:4096]
 
 
 def _results(body: bytes) -> list[WebResult]:

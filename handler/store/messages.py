@@ -100,15 +100,23 @@ async def add(
 
 
 async def append_answer(
-    pool: asyncpg.Pool, message_id: uuid.UUID, text: str, sources: list[dict[str, Any]]
+    pool: asyncpg.Pool,
+    message_id: uuid.UUID,
+    text: str,
+    sources: list[dict[str, Any]],
+    model: str | None = None,
 ) -> None:
-    """Append to the stored answer in SQL, so two writers (two continuations) lose nothing."""
+    """Append to the stored answer in SQL, so two writers (two continuations) lose nothing.
+
+    `model` is the one that wrote the newest text (None keeps what is stored).
+    """
     await pool.execute(
         "UPDATE messages SET content = content || $2, sources = $3, "
-        "updated_at = clock_timestamp() WHERE id = $1",
+        "model = COALESCE($4, model), updated_at = clock_timestamp() WHERE id = $1",
         message_id,
         text,
         sources,
+        model,
     )
 
 
