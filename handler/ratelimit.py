@@ -3,7 +3,8 @@
 One statement both checks and counts, so concurrent requests cannot slip past
 the limit; a refused request is not counted against the window. The same
 statement records the request (allowed or refused) in the operators' usage
-record, so that costs no extra round trip.
+record, so that costs no extra round trip. The super user is not limited (as in
+the original's middleware/rateLimiter.js); their requests are still recorded.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from aiohttp import web
 from handler.auth.identity import User
 from handler.errors import ApiError
 from handler.keys import DATABASE, SETTINGS
+from handler.roles import SUPER_USER
 from handler.store import usage
 from handler.timeutil import iso
 
@@ -38,10 +40,20 @@ class Allowance:
         }
 
 
-async def consume(request: web.Request, user: User) -> Allowance:
+class Unlimited:
+    """The super user's allowance: no limit, so no rate-limit headers."""
+
+    def headers(self) -> dict[str, str]:
+        return {}
+
+
+async def consume(request: web.Request, user: User) -> Allowance | Unlimited:
     """Count one request against the user's tier, or raise the contract's 429."""
-    limit = request.app[SETTINGS].rate_limits.for_tier(user.tier)
     pool = await request.app[DATABASE].pool()
+    if user.role == SUPER_USER:
+        await usage.record(pool, user.id, user.tier)
+        return Unlimited()
+    limit = request.app[SETTINGS].rate_limits.for_tier(user.tier)
     row = await usage.consume(pool, user.id, limit, user.tier)
     if row is not None:
         return Allowance(limit, row["request_count"], row["reset_at"])

@@ -89,6 +89,37 @@ def text(
     return value
 
 
+# The original's guard on the user's and the project's instructions
+# (leczy642/DebugFlow backend/src/routes/projects.js: /ignore.*platform.*rule/i,
+# /override.*super.*global/i, /disregard.*system.*instruction/i), with its message.
+# Matched as the regexes do (the words in order, on one line, case ignored), but by
+# searching each word after the last: linear, where the regexes backtrack.
+OVERRIDE_ATTEMPTS = (
+    ("ignore", "platform", "rule"),
+    ("override", "super", "global"),
+    ("disregard", "system", "instruction"),
+)
+OVERRIDE_REFUSED = "Your instructions contain forbidden attempts to override platform-wide rules."
+
+
+def _in_order(line: str, words: tuple[str, ...]) -> bool:
+    at = 0
+    for word in words:
+        at = line.find(word, at)
+        if at < 0:
+            return False
+        at += len(word)
+    return True
+
+
+def instructions(value: str | None) -> str | None:
+    """`value`, unless it tries to override the platform's rules (400, as the original)."""
+    for line in (value or "").lower().splitlines():
+        if any(_in_order(line, words) for words in OVERRIDE_ATTEMPTS):
+            raise bad_request(OVERRIDE_REFUSED)
+    return value
+
+
 def _encodable(value: str) -> bool:
     try:
         value.encode()

@@ -10,6 +10,7 @@ import asyncio
 import json
 import logging
 import time
+from urllib.parse import urlsplit
 
 import aiohttp
 from aiohttp import web
@@ -53,24 +54,46 @@ def describe_db_error(exc: BaseException) -> str:
     return f"Database check failed: {type(exc).__name__}"
 
 
+LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "::1")
+
+
+def _database_whereabouts(database_url: str | None) -> dict[str, bool]:
+    """As the original reports them: whether DATABASE_URL is set, and whether the
+    database is on this machine (the embedded server when it is unset)."""
+    try:
+        host = urlsplit(database_url).hostname if database_url else "localhost"
+    except ValueError:
+        host = None
+    return {"env_db_set": bool(database_url), "db_is_localhost": host in LOOPBACK_HOSTS}
+
+
 @routes.get("/debug-db")
 async def debug_db(request: web.Request) -> web.Response:
     started = time.perf_counter()
+    whereabouts = _database_whereabouts(request.app[SETTINGS].database_url)
     try:
         pool = await pool_of(request)
         row = await server.status(pool)
     except Exception as exc:
         log.warning("database check failed", extra={"error_type": type(exc).__name__})
         return web.json_response(
-            {"success": False, "error": describe_db_error(exc), "latency": elapsed_ms(started)},
+            {
+                "success": False,
+                "message": "The database could not be reached",
+                "error": describe_db_error(exc),
+                "latency": elapsed_ms(started),
+                **whereabouts,
+            },
             status=500,
         )
     return web.json_response(
         {
             "success": True,
+            "message": "The database answered",
             "latency": elapsed_ms(started),
             "version": row["version"],
             "time_on_db": row["time_on_db"].isoformat(),
+            **whereabouts,
         }
     )
 

@@ -61,8 +61,14 @@ async def rename_project(request: web.Request) -> web.Response:
 @routes.patch("/api/projects/{id}/context")
 async def set_project_context(request: web.Request) -> web.Response:
     body = await validation.json_object(request)
-    instructions = validation.text(
-        body, "context_instructions", max_length=MAX_INSTRUCTIONS, nullable=True, allow_empty=True
+    instructions = validation.instructions(
+        validation.text(
+            body,
+            "context_instructions",
+            max_length=MAX_INSTRUCTIONS,
+            nullable=True,
+            allow_empty=True,
+        )
     )
     return await _update(request, "context_instructions", instructions)
 

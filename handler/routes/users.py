@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from aiohttp import web
 
 from handler import validation
@@ -9,6 +11,7 @@ from handler.errors import not_found
 from handler.keys import CHAT, USER
 from handler.routes.common import forget_vectors, limit_exceeded, pool_of
 from handler.store import memories, sessions, users
+from handler.timeutil import now_iso
 
 routes = web.RouteTableDef()
 
@@ -26,27 +29,51 @@ async def protected(request: web.Request) -> web.Response:
             "message": "Signed in",
             # What the verified token said, as stored on this request.
             "user": {"uid": user.id, "email": user.email, "name": user.name},
-            "dbUser": await users.profile(pool, user.id),
+            "dbUser": await _full_profile(pool, user.id),
         }
     )
+
+
+async def _full_profile(pool: Any, user_id: str) -> dict[str, Any]:
+    profile = await users.profile(pool, user_id)
+    return {
+        **profile,
+        # The original's per-user grants (JSON); ours come from the role alone.
+        "permissions": {},
+        # Before the first chat no window is open: one would start now (the front
+        # end adds the 24 hours for its usage banner).
+        "rate_limit_reset_at": profile["rate_limit_reset_at"] or now_iso(),
+    }
 
 
 @routes.get("/api/user/profile")
 async def get_profile(request: web.Request) -> web.Response:
     profile = await users.profile(await pool_of(request), request[USER].id)
-    return web.json_response({"global_instructions": profile["global_instructions"]})
+    return web.json_response(
+        {
+            "global_instructions": profile["global_instructions"] or "",
+            # The operators' dashboard reads the caller's role from here.
+            "user": {k: profile[k] for k in ("id", "role", "tier", "status")},
+        }
+    )
 
 
 @routes.get("/api/user/profile/full")
 async def get_full_profile(request: web.Request) -> web.Response:
-    return web.json_response(await users.profile(await pool_of(request), request[USER].id))
+    return web.json_response(await _full_profile(await pool_of(request), request[USER].id))
 
 
 @routes.patch("/api/user/profile")
 async def patch_profile(request: web.Request) -> web.Response:
     body = await validation.json_object(request)
-    value = validation.text(
-        body, "global_instructions", max_length=MAX_INSTRUCTIONS, nullable=True, allow_empty=True
+    value = validation.instructions(
+        validation.text(
+            body,
+            "global_instructions",
+            max_length=MAX_INSTRUCTIONS,
+            nullable=True,
+            allow_empty=True,
+        )
     )
     await users.set_global_instructions(await pool_of(request), request[USER].id, value)
     return web.json_response({"success": True, "global_instructions": value})
@@ -66,6 +93,16 @@ async def add_memory(request: web.Request) -> web.Response:
     memory = await memories.add(pool, request[USER].id, content)
     if memory is None:
         return limit_exceeded()
+    if memory == memories.BLOCKED_BY_SGC:
+        # As the original: a 200 with nothing stored; the platform already says it.
+        return web.json_response(
+            {
+                "id": None,
+                "content": content,
+                "status": memories.BLOCKED_BY_SGC,
+                "message": "The platform's instructions already say this; it was not stored.",
+            }
+        )
     return web.json_response(memory, status=201)
 
 

@@ -59,6 +59,19 @@ async def consume(pool: asyncpg.Pool, user_id: str, limit: int, tier: str) -> An
     return await pool.fetchrow(_CONSUME, user_id, limit, tier)
 
 
+async def record(pool: asyncpg.Pool, user_id: str, tier: str) -> None:
+    """Record an unlimited (the super user's) request in usage_hourly, counting nothing."""
+    await pool.execute(
+        """
+        INSERT INTO usage_hourly AS h (hour, user_id, tier, requests, refused)
+        VALUES (date_trunc('hour', now(), 'UTC'), $1, $2, 1, 0)
+        ON CONFLICT (hour, user_id, tier) DO UPDATE SET requests = h.requests + 1
+        """,
+        user_id,
+        tier,
+    )
+
+
 async def current(pool: asyncpg.Pool, user_id: str) -> Any:
     """The open window's (request_count, reset_at), or None when none is open."""
     return await pool.fetchrow(_CURRENT, user_id)
