@@ -310,6 +310,8 @@ async def make_chat_api(make_api, huggingface) -> Callable[..., Awaitable[Api]]:
         overrides.setdefault("hf_base_url", huggingface.url)
         overrides.setdefault("hf_model", hf.MAIN_MODEL)
         overrides.setdefault("hf_fast_model", hf.FAST_MODEL)
+        # No second attempt unless a test asks for one (tests/test_model_fallback.py).
+        overrides.setdefault("hf_fallback_model", None)
         return await make_api(**overrides)
 
     return make

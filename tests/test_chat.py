@@ -7,6 +7,7 @@ import uuid
 from handler.keys import BACKGROUND
 from handler.settings import RateLimits
 from tests.chatstream import chat
+from tests.prompt_capture import system_text, talk
 from tests.standins import huggingface as hf
 
 ANSWER = "The bug is a missing null check."
@@ -68,7 +69,7 @@ async def test_follow_up_on_a_branch_sees_only_its_path(chat_api, db, huggingfac
     right = await chat(chat_api, {"sessionId": sid, "message": "right branch", "parentId": a1})
     assert left.kinds()[-1] == right.kinds()[-1] == "[DONE]"
     assert "title" not in left.kinds()  # only the first exchange names the session
-    convo = [(m["role"], m["content"]) for m in huggingface.main_requests()[-1]["messages"][1:]]
+    convo = talk(huggingface.main_requests()[-1])
     assert convo == [
         ("user", "first question"),
         ("assistant", ANSWER),
@@ -213,8 +214,7 @@ async def test_summaries_are_written_after_four_messages_and_retrieved(chat_api,
     other = await _session(chat_api, project_id=project["id"])
     t = await chat(chat_api, {"sessionId": other, "message": "null pointer again"})
     assert t.first("sources") == [{"index": 1, "title": "Missing null check", "url": None}]
-    system = huggingface.main_requests()[-1]["messages"][0]["content"]
-    assert huggingface.summary in system
+    assert huggingface.summary in system_text(huggingface.main_requests()[-1])
     # Another project's (or user's) sessions are not drawn on.
     lone = await _session(chat_api)
     t = await chat(chat_api, {"sessionId": lone, "message": "null pointer again"})
@@ -241,10 +241,7 @@ async def test_known_logs_become_sources(chat_api, db, huggingface):
     assert t.first("sources") == sources
     assert t.kinds().index("sources") < t.kinds().index("content")
     assert json.loads((await _rows(db, sid))[1]["sources"]) == sources
-    assert (
-        "[1] Postgres refused connection"
-        in huggingface.main_requests()[-1]["messages"][0]["content"]
-    )
+    assert "[1] Postgres refused connection" in system_text(huggingface.main_requests()[-1])
 
 
 async def test_context_layers_in_order(chat_api, db, huggingface):
@@ -265,7 +262,7 @@ async def test_context_layers_in_order(chat_api, db, huggingface):
     )
     sid = await _session(chat_api, project_id=project["id"])
     await chat(chat_api, {"sessionId": sid, "message": "hello"})
-    system = huggingface.main_requests()[-1]["messages"][0]["content"]
+    system = system_text(huggingface.main_requests()[-1])
     positions = [system.index(x) for x in ("PLATFORM", "USER-GLOBAL", "MEMORY-1", "PROJECT-CTX")]
     assert positions == sorted(positions)
     assert "OLD" not in system
@@ -273,4 +270,4 @@ async def test_context_layers_in_order(chat_api, db, huggingface):
         "PATCH", f"/api/projects/{project['id']}/context-toggle", json={"context_enabled": False}
     )
     await chat(chat_api, {"sessionId": sid, "message": "hello"})
-    assert "PROJECT-CTX" not in huggingface.main_requests()[-1]["messages"][0]["content"]
+    assert "PROJECT-CTX" not in system_text(huggingface.main_requests()[-1])

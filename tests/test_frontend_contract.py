@@ -13,6 +13,7 @@ from handler.db.migrate import migrate
 from handler.keys import BACKGROUND, CHAT
 from handler.settings import RateLimits
 from tests.chatstream import chat
+from tests.prompt_capture import system_text
 from tests.standins.huggingface import embedding
 from tests.standins.pinecone import API_KEY
 
@@ -99,7 +100,7 @@ async def test_inferred_suggestions_wait_for_approval(chat_api, huggingface, db)
     listed = await chat_api.json("GET", "/api/user/memories")
     assert [(m["content"], m["status"]) for m in listed] == [("Prefers TypeScript", "ACTIVE")]
     # Only ACTIVE memories reach the model.
-    system = huggingface.main_requests()[-1]["messages"][0]["content"]
+    system = system_text(huggingface.main_requests()[-1])
     assert "Prefers TypeScript" in system and "PostgreSQL 16 on Debian" not in system
 
 

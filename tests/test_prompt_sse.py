@@ -18,13 +18,41 @@ def test_everything_fits_in_a_large_budget():
     convo = [{"role": "user", "content": "q1"}, {"role": "assistant", "content": "a1"}]
     built = prompt.build(_layers(5), convo, {"role": "user", "content": "now"}, 10_000)
     assert built.dropped == ()
-    system = built.messages[0]["content"]
-    order = [
-        system.index(f"## {n}")
-        for n in ("platform", "user", "memories", "project", "sessions", "known_logs")
+    # As the original: one system message per layer, most general first, then which wins.
+    names = ("platform", "user", "memories", "project", "sessions", "known_logs")
+    system = built.messages[: len(names) + 1]
+    assert [m["role"] for m in system] == ["system"] * (len(names) + 1)
+    assert [m["content"].splitlines()[0] for m in system[:-1]] == [f"## {n}" for n in names]
+    assert system[0]["content"].endswith(prompt.PLATFORM_RULE)
+    assert system[-1]["content"] == prompt.PRECEDENCE
+    assert built.messages[len(names) + 1 :] == [*convo, {"role": "user", "content": "now"}]
+
+
+def test_web_results_come_last_with_the_citation_rules_first():
+    layers = [*_layers(5), Layer("web", "## Web search results (cite as [n])", "[7] Docs: text")]
+    new = {"role": "user", "content": "now"}
+    built = prompt.build(layers, [], new, 10_000)
+    assert built.messages[0] == {"role": "system", "content": prompt.CITATION_RULES}
+    assert built.messages[-2] == new
+    assert built.messages[-1]["role"] == "user"
+    assert "## Web search results (cite as [n])\n[7] Docs: text" in built.messages[-1]["content"]
+    assert all("[7] Docs" not in m["content"] for m in built.messages[:-1])
+
+
+def test_a_failed_search_ends_with_the_note_and_nothing_else_changes():
+    new = {"role": "user", "content": "now"}
+    plain = prompt.build(_layers(5), [], new, 10_000)
+    failed = prompt.build(_layers(5), [], new, 10_000, web_unavailable=True)
+    assert failed.messages == [
+        *plain.messages,
+        {"role": "system", "content": prompt.WEB_UNAVAILABLE},
     ]
-    assert order == sorted(order)
-    assert built.messages[1:] == [*convo, {"role": "user", "content": "now"}]
+    assert "live web results" in prompt.WEB_UNAVAILABLE
+
+
+def test_no_layers_no_system_message():
+    new = {"role": "user", "content": "now"}
+    assert prompt.build([], [], new, 10_000).messages == [new]
 
 
 def test_least_important_layers_go_first():

@@ -11,9 +11,11 @@ import uuid
 
 import pytest
 
+from handler.chat.prompt import CITATION_RULES, WEB_UNAVAILABLE
 from handler.chat.web_lookup import DECISION_PROMPT, parse_decision
 from handler.chat.web_search import MAX_QUERY_CHARS, WebSearchError, _results
 from tests.chatstream import chat
+from tests.prompt_capture import system_text
 from tests.standins import tavily as tv
 
 ANSWER = "The bug is a missing null check."
@@ -66,9 +68,16 @@ async def test_search_decided_and_used(web_api, db, huggingface, tavily):
     (searched,) = tavily.requests
     assert searched["query"] == "asyncpg 0.30 default pool size"
     assert (searched["search_depth"], searched["max_results"]) == ("basic", 5)
-    system = huggingface.main_requests()[-1]["messages"][0]["content"]
-    assert "## Web search results (cite as [n])" in system
-    assert "[1] Release notes 1 (docs.example.com): Version 1.0" in system
+    # As the original: the citation rules first, the results as the last user turn.
+    asked = huggingface.main_requests()[-1]
+    first, *_, question, results = asked["messages"]
+    assert first == {"role": "system", "content": CITATION_RULES}
+    assert question == {"role": "user", "content": "What pool size does asyncpg use?"}
+    assert results["role"] == "user"
+    assert "## Web search results (cite as [n])" in results["content"]
+    assert "[1] Release notes 1 (docs.example.com): Version 1.0" in results["content"]
+    assert "Release notes" not in system_text(asked)
+    assert WEB_UNAVAILABLE not in system_text(asked)
 
     # The citations and their sources are the stored message's, after a reload too.
     messages = await web_api.json("GET", f"/api/sessions/{sid}/messages")
@@ -187,7 +196,30 @@ async def test_a_rejected_key_still_answers(make_chat_api, huggingface, tavily, 
     t = await chat(api, {"sessionId": sid, "message": "q"})
     assert "sources" not in t.kinds() and t.kinds()[-1] == "[DONE]"
     (record,) = [r for r in caplog.records if "web search failed" in r.getMessage()]
-    assert "HTTP 401" in record.error and "tvly-revoked" not in record.error
+    assert record.status == 401
+    assert "HTTP 401" in record.reason and "tvly-revoked" not in record.reason
+
+
+async def test_tavily_error_text_is_logged_sanitised(make_chat_api, huggingface, tavily, caplog):
+    """An upstream that echoes the request's key into its error: the log has a status and
+    a bounded reason, never the key nor anything key-like."""
+    caplog.set_level(logging.WARNING)
+    api = await make_chat_api(tavily_api_key="tvly-revoked-0123456789", tavily_base_url=tavily.url)
+    tavily.echo_credentials = True
+    huggingface.decision = SEARCH
+    sid = await _session(api)
+    t = await chat(api, {"sessionId": sid, "message": "q"})
+    assert t.kinds()[-1] == "[DONE]"
+    (record,) = [r for r in caplog.records if "web search failed" in r.getMessage()]
+    assert record.status == 401
+    assert "Unauthorized" in record.reason and len(record.reason) < 200
+    logged = "\n".join(f"{r.getMessage()} {r.__dict__}" for r in caplog.records)
+    assert "0123456789" not in logged and "\n" not in record.reason
+    # The model is told the search failed, and asked to say so.
+    assert huggingface.main_requests()[-1]["messages"][-1] == {
+        "role": "system",
+        "content": WEB_UNAVAILABLE,
+    }
 
 
 async def test_a_slow_decision_is_not_waited_for_long(web_api, huggingface, tavily):

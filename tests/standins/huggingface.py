@@ -2,8 +2,9 @@
 
 Each test scripts it: the words of the answer, the pause between chunks,
 frames split across TCP writes, an error object or a dropped connection
-mid-stream, a stall, or a non-200 answer. It records what it was asked and
-when it sent each chunk.
+mid-stream, a stall, or a non-200 answer; per model (`model_status`,
+`model_drops`, `model_stalls`), so a chat model can fail while its fallback
+answers. It records what it was asked and when it sent each chunk.
 
 The fast model answers by what its system prompt asks for: the web-search
 decision (`decision`, e.g. "[SEARCH: query]"), a title, durable facts, or a
@@ -25,6 +26,7 @@ from aiohttp import web
 API_KEY = "hf-test-key"
 MAIN_MODEL = "test/main-model"
 FAST_MODEL = "test/fast-model"
+FALLBACK_MODEL = "test/fallback-model"
 
 
 def _frame(payload: dict[str, Any] | str) -> bytes:
@@ -77,6 +79,13 @@ class HuggingFace:
     decision: str = "[NO_SEARCH]"
     decision_delay: float = 0.0
     embed_status: int = 200
+    # By model name: answer this status, drop the connection unanswered, or stay
+    # silent before answering (a stall the client's read timeout ends).
+    model_status: dict[str, int] = field(default_factory=dict)
+    model_drops: set[str] = field(default_factory=set)
+    model_stalls: set[str] = field(default_factory=set)
+    # The main model's whole answer instead of its words, e.g. {"error": ...}.
+    first_frame: dict[str, Any] | None = None
     requests: list[dict[str, Any]] = field(default_factory=list)
     arrived: list[str] = field(default_factory=list)
     sent_at: list[float] = field(default_factory=list)
@@ -98,6 +107,9 @@ class HuggingFace:
 
     def main_requests(self) -> list[dict[str, Any]]:
         return [r for r in self.requests if r["model"] == MAIN_MODEL]
+
+    def fallback_requests(self) -> list[dict[str, Any]]:
+        return [r for r in self.requests if r["model"] == FALLBACK_MODEL]
 
     def decision_requests(self) -> list[dict[str, Any]]:
         return [
@@ -126,12 +138,24 @@ class HuggingFace:
                 text = self.summary
             await asyncio.sleep(self.title_delay)
             return await self._stream(request, [text], delay=0, main=False)
-        if self.status != 200:
+        model = body["model"]
+        if model in self.model_drops:
+            request.transport.close()
+            return web.Response()
+        if model in self.model_stalls:
+            await asyncio.sleep(3600)
+        status = self.model_status.get(model, self.status)
+        if status != 200:
             if self.error_body.startswith("{"):
                 return web.Response(
-                    status=self.status, text=self.error_body, content_type="application/json"
+                    status=status, text=self.error_body, content_type="application/json"
                 )
-            return web.Response(status=self.status, text=self.error_body or "upstream failure")
+            return web.Response(status=status, text=self.error_body or "upstream failure")
+        if model == MAIN_MODEL and self.first_frame is not None:
+            resp = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
+            await resp.prepare(request)
+            await resp.write(_frame(self.first_frame))
+            return resp
         return await self._stream(request, self.words, delay=self.delay, main=True)
 
     async def _stream(

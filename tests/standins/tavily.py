@@ -48,6 +48,8 @@ class Tavily:
     status: int = 200  # anything else: a refusal with Tavily's error body
     raw_body: str | None = None  # answered as-is with 200 (garbage)
     delay: float = 0.0  # before answering
+    # Refusals repeat the request's Authorization header, as a careless upstream might.
+    echo_credentials: bool = False
     requests: list[dict[str, Any]] = field(default_factory=list)
     url: str = ""
 
@@ -58,7 +60,12 @@ class Tavily:
 
     async def _search(self, request: web.Request) -> web.Response:
         if request.headers.get("Authorization") != f"Bearer {API_KEY}":
-            return _refusal(401, "Unauthorized: missing or invalid API key.")
+            echoed = f" (got {request.headers.get('Authorization')!r})\r\n"
+            return _refusal(
+                401,
+                "Unauthorized: missing or invalid API key."
+                + (echoed if self.echo_credentials else ""),
+            )
         try:
             body = await request.json()
         except ValueError:
