@@ -5,6 +5,7 @@ import json
 from aiohttp import web
 
 from handler.app import create_app
+from handler.routes.ops import _database_whereabouts
 
 
 async def test_health(client):
@@ -25,6 +26,16 @@ async def test_debug_db_runs_a_real_query(client):
     assert body["version"].startswith("PostgreSQL")
     assert body["latency"].endswith("ms")
     assert body["time_on_db"]
+    # The original's diagnostics: the test database is on loopback, named by DATABASE_URL.
+    assert body["message"] == "The database answered"
+    assert (body["env_db_set"], body["db_is_localhost"]) == (True, True)
+
+
+def test_database_whereabouts_as_the_original_reports_them():
+    assert _database_whereabouts(None) == {"env_db_set": False, "db_is_localhost": True}
+    remote = "postgresql://u:p@debugflow.abc.eu-west-1.rds.amazonaws.com:5432/db"
+    assert _database_whereabouts(remote) == {"env_db_set": True, "db_is_localhost": False}
+    assert _database_whereabouts("postgresql://u@[::1]/db")["db_is_localhost"] is True
 
 
 async def test_unreachable_database_fails_clearly_without_secrets(make_client, make_settings):
@@ -39,6 +50,8 @@ async def test_unreachable_database_fails_clearly_without_secrets(make_client, m
     assert body["success"] is False
     assert body["error"].startswith("Cannot connect to the database")
     assert "latency" in body
+    assert body["message"] == "The database could not be reached"
+    assert (body["env_db_set"], body["db_is_localhost"]) == (True, True)
     assert "hunter2" not in text and "admin" not in text and "Traceback" not in text
     health = await client.get("/health")
     assert health.status == 200
