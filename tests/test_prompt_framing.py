@@ -141,3 +141,21 @@ async def test_an_answer_the_model_stopped_is_continued_with_the_whole_budget(
     assert talk(continued)[-2] == ("assistant", "Step one, step ")
     stored = await db.fetchrow("SELECT content, model FROM messages WHERE id = $1", uuid.UUID(a1))
     assert (stored["content"], stored["model"]) == ("Step one, step two.", hf.MAIN_MODEL)
+
+
+async def test_a_provider_with_a_lower_output_limit_is_asked_within_it(chat_api, huggingface):
+    huggingface.max_output = 16384
+    sid = await _session(chat_api)
+    t = await chat(chat_api, {"sessionId": sid, "message": "q"})
+    assert t.kinds()[-1] == "[DONE]" and t.text() == ANSWER
+    refused, asked = huggingface.main_requests()
+    assert (refused["max_tokens"], asked["max_tokens"]) == (65536, 16384)
+    assert refused["messages"] == asked["messages"]
+
+
+async def test_a_refusal_naming_no_lower_limit_is_not_repeated(chat_api, huggingface):
+    huggingface.status, huggingface.error_body = 400, '{"error": "messages: invalid role"}'
+    sid = await _session(chat_api)
+    t = await chat(chat_api, {"sessionId": sid, "message": "q"})
+    assert t.events[-1] == {"error": "The model service failed (HTTP 400)"}
+    assert len(huggingface.main_requests()) == 1

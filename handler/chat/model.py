@@ -19,7 +19,7 @@ import json
 import logging
 import re
 from collections.abc import AsyncIterable, AsyncIterator
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, NoReturn, Protocol
 
 import aiohttp
 
@@ -140,12 +140,7 @@ class HuggingFaceModel:
             "max_tokens": FAST_MAX_TOKENS if fast else answer_tokens(self._settings, messages),
         }
         try:
-            async with self._hf.post("/v1/chat/completions", payload, self._timeout) as resp:
-                if resp.status != 200:
-                    failure = await _describe_failure(resp)
-                    if resp.status == 429 or resp.status >= 500:
-                        raise ModelUnavailable(failure)
-                    raise ModelError(failure)
+            async with self._post(payload) as resp:
                 async for data in sse.parse(_whole_lines(resp.content.iter_any())):
                     if data == sse.DONE:
                         return
@@ -160,6 +155,33 @@ class HuggingFaceModel:
         except aiohttp.ClientError as exc:
             log.warning("model connection failed", extra={"error_type": type(exc).__name__})
             raise ModelUnavailable("Lost the connection to the model service") from None
+
+    @contextlib.asynccontextmanager
+    async def _post(self, payload: dict[str, Any]) -> AsyncIterator[aiohttp.ClientResponse]:
+        """The streaming response; a failure status raises.
+
+        A provider whose output limit is below `max_tokens` refuses the request
+        and names its limit: it is asked once more within that limit.
+        """
+        async with self._hf.post("/v1/chat/completions", payload, self._timeout) as resp:
+            if resp.status == 200:
+                yield resp
+                return
+            detail = await _failure_detail(resp)
+            limit = _output_limit(detail) if resp.status in (400, 422) else None
+        if limit is None or limit >= payload["max_tokens"]:
+            _raise_failure(resp.status)
+        log.info(
+            "the model's output limit is lower; asking within it",
+            extra={"model": payload["model"], "max_tokens": limit},
+        )
+        async with self._hf.post(
+            "/v1/chat/completions", {**payload, "max_tokens": limit}, self._timeout
+        ) as resp:
+            if resp.status != 200:
+                await _failure_detail(resp)  # it logs what the provider said
+                _raise_failure(resp.status)
+            yield resp
 
 
 def _deltas(data: str) -> list[str]:
@@ -228,16 +250,35 @@ def _error_text(error: Any) -> str:
     return str(error)[:200]
 
 
-async def _describe_failure(resp: aiohttp.ClientResponse) -> str:
+async def _failure_detail(resp: aiohttp.ClientResponse) -> str:
     text = (await resp.text(errors="replace"))[:500]
     try:
         detail = _error_text(json.loads(text).get("error", text))
     except (ValueError, AttributeError):
         detail = text
     log.warning("model request failed", extra={"status": resp.status, "upstream": detail})
-    if resp.status in _STATUS_MESSAGES:
-        return _STATUS_MESSAGES[resp.status]
-    return f"The model service failed (HTTP {resp.status})"
+    return detail
+
+
+# How providers name their output limit when max_tokens is over it, e.g.
+# "max_tokens must be less than or equal to 8192", "... must be <= 32768".
+_OUTPUT_LIMIT = re.compile(
+    r"(?:max_tokens|max_new_tokens|max_completion_tokens|output tokens)\D{0,60}?"
+    r"(?:<=|less than or equal to|at most|maximum(?: value)?(?: is| of)?)\s*(\d{2,7})",
+    re.IGNORECASE,
+)
+
+
+def _output_limit(detail: str) -> int | None:
+    found = _OUTPUT_LIMIT.search(detail)
+    return int(found.group(1)) if found else None
+
+
+def _raise_failure(status: int) -> NoReturn:
+    message = _STATUS_MESSAGES.get(status, f"The model service failed (HTTP {status})")
+    if status == 429 or status >= 500:
+        raise ModelUnavailable(message)
+    raise ModelError(message)
 
 
 class OfflineModel:

@@ -84,6 +84,8 @@ class HuggingFace:
     model_status: dict[str, int] = field(default_factory=dict)
     model_drops: set[str] = field(default_factory=set)
     model_stalls: set[str] = field(default_factory=set)
+    # A provider's output limit: a larger max_tokens is refused naming it, as vLLM does.
+    max_output: int | None = None
     # The main model's whole answer instead of its words, e.g. {"error": ...}.
     first_frame: dict[str, Any] | None = None
     requests: list[dict[str, Any]] = field(default_factory=list)
@@ -144,6 +146,9 @@ class HuggingFace:
             return web.Response()
         if model in self.model_stalls:
             await asyncio.sleep(3600)
+        if self.max_output is not None and body["max_tokens"] > self.max_output:
+            message = f"max_tokens must be less than or equal to {self.max_output}"
+            return web.json_response({"error": {"message": message}}, status=400)
         status = self.model_status.get(model, self.status)
         if status != 200:
             if self.error_body.startswith("{"):
