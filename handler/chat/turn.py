@@ -255,7 +255,7 @@ class _Turn:
     async def _stream(self, messages: list[dict[str, str]], answer: Answer) -> AsyncIterator[Event]:
         stream = model_answer(self.services.model, messages)
         answer.model = self.services.model.name
-        pending: asyncio.Future[str] | None = None
+        pending: asyncio.Future[str | ModelFallback] | None = None
         try:
             while True:
                 if pending is None:
