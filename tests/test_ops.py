@@ -36,6 +36,8 @@ def test_database_whereabouts_as_the_original_reports_them():
     remote = "postgresql://u:p@debugflow.abc.eu-west-1.rds.amazonaws.com:5432/db"
     assert _database_whereabouts(remote) == {"env_db_set": True, "db_is_localhost": False}
     assert _database_whereabouts("postgresql://u@[::1]/db")["db_is_localhost"] is True
+    assert _database_whereabouts("postgresql://u@/db?host=/run/pg")["db_is_localhost"] is True
+    assert _database_whereabouts("postgresql://u@/db")["db_is_localhost"] is True
 
 
 async def test_unreachable_database_fails_clearly_without_secrets(make_client, make_settings):

@@ -39,7 +39,6 @@ Messages = list[dict[str, str]]
 MAX_LINE_BYTES = 1024 * 1024
 _LINE_TOO_LONG = f"The model service sent a malformed answer (a line over {MAX_LINE_BYTES} bytes)"
 
-
 FAST_MAX_TOKENS = 64  # titles and search decisions are a few words
 # Role markers around each message, in tokens; and token estimates run low on
 # code and logs, so the prompt is counted half again before the answer's room.
@@ -76,11 +75,12 @@ async def answer(model: ChatModel, messages: Messages) -> AsyncIterator[str | Mo
     and the fallback model answers instead; after the first token a failure
     raises, and what was generated stays with the caller.
     """
+    fallback = model.fallback
     async with contextlib.aclosing(model.stream(messages)) as stream:
         try:
             first = await anext(stream, None)
         except ModelUnavailable as exc:
-            if not model.fallback:
+            if not fallback:
                 raise
             failure = str(exc)
         else:
@@ -91,10 +91,10 @@ async def answer(model: ChatModel, messages: Messages) -> AsyncIterator[str | Mo
             return
     log.warning(
         "chat model unavailable before answering; the fallback answers",
-        extra={"model": model.name, "fallback": model.fallback, "error": failure},
+        extra={"model": model.name, "fallback": fallback, "error": failure},
     )
-    yield ModelFallback(model=model.fallback, failed=model.name)
-    async with contextlib.aclosing(model.stream(messages, model=model.fallback)) as stream:
+    yield ModelFallback(model=fallback, failed=model.name)
+    async with contextlib.aclosing(model.stream(messages, model=fallback)) as stream:
         async for delta in stream:
             yield delta
 

@@ -10,7 +10,7 @@ import asyncio
 import json
 import logging
 import time
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlsplit
 
 import aiohttp
 from aiohttp import web
@@ -59,12 +59,17 @@ LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "::1")
 
 def _database_whereabouts(database_url: str | None) -> dict[str, bool]:
     """As the original reports them: whether DATABASE_URL is set, and whether the
-    database is on this machine (the embedded server when it is unset)."""
+    database is on this machine: a loopback host, a Unix socket (no host, or a
+    `host=/path` parameter, as libpq reads them), or the embedded server when unset."""
+    if not database_url:
+        return {"env_db_set": False, "db_is_localhost": True}
     try:
-        host = urlsplit(database_url).hostname if database_url else "localhost"
+        parts = urlsplit(database_url)
+        host = parts.hostname or dict(parse_qsl(parts.query)).get("host") or "/"
     except ValueError:
-        host = None
-    return {"env_db_set": bool(database_url), "db_is_localhost": host in LOOPBACK_HOSTS}
+        host = ""
+    local = host in LOOPBACK_HOSTS or host.startswith("/")
+    return {"env_db_set": True, "db_is_localhost": local}
 
 
 @routes.get("/debug-db")
