@@ -78,20 +78,10 @@ def _with_database(settings: Settings) -> Settings:
 
 
 async def _migrate(settings: Settings) -> None:
-    from handler.db.connect import Connector
-    from handler.db.migrate import migrate
     from handler.secrets import Secrets
 
-    if not settings.database_url:
-        raise SettingsError("DATABASE_URL: required by `migrate`")
     # The service's own login and TLS: the secret's password, verify-full with the RDS CAs.
-    connect = Connector(settings, Secrets(settings))
-    conn = await connect(settings.database_url, timeout=settings.database_connect_timeout)
-    try:
-        applied = await migrate(conn)
-    finally:
-        await conn.close()
-    print(f"applied: {', '.join(applied)}" if applied else "schema is up to date")
+    print(await admin_cli.migrate_database(settings, Secrets(settings)))
 
 
 def _index_logs(settings: Settings, path: str) -> int:
