@@ -11,7 +11,7 @@ import logging
 import os
 import sys
 
-from handler import admin_cli, logs
+from handler import admin_cli, dev_database, logs
 from handler.db.embedded import EmbeddedPostgresError
 from handler.settings import Settings, SettingsError
 
@@ -73,7 +73,11 @@ def _with_database(settings: Settings) -> Settings:
         extra={"data": str(embedded.DEFAULT_DATA_DIR)},
     )
     url = embedded.start()
-    log.info("embedded PostgreSQL started", extra={"url": url})
+    dev_database.record(url)
+    log.info(
+        "embedded PostgreSQL started",
+        extra={"url": url, "recorded_in": str(dev_database.RECORD)},
+    )
     return dataclasses.replace(settings, database_url=url, migrate_on_start=True)
 
 

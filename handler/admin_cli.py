@@ -16,10 +16,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import getpass
 import sys
 from typing import TYPE_CHECKING
 
+from handler import dev_database
 from handler.roles import ROLES, SUPER_USER
 from handler.settings import Settings, SettingsError
 
@@ -36,16 +38,22 @@ class GrantRefused(Exception):
 def add_parser(commands: argparse._SubParsersAction) -> None:
     admin = commands.add_parser(
         "admin",
-        help="operators' tasks on DATABASE_URL (roles)",
-        description="Operators' tasks on the database DATABASE_URL names.",
+        help="operators' tasks on DATABASE_URL, or make dev's database (roles)",
+        description="Operators' tasks on the database DATABASE_URL names; when it is unset, "
+        f"on the one a running `make dev` in this folder recorded in {dev_database.RECORD}.",
     )
     tasks = admin.add_subparsers(dest="task", required=True)
     grant = tasks.add_parser(
         "grant",
         help="give a signed-in-once user a role: user, admin or super_user",
         description="Give a user who signed in once a role: user, admin or super_user. "
-        "The only way to make the first super user; audited.",
-        epilog="example:\n  python -m handler admin grant super_user k3Jf9sQ2xYbA",
+        "The only way to make the first super user; audited. The database: DATABASE_URL, or "
+        f"when it is unset the one a running `make dev` in this folder recorded in "
+        f"{dev_database.RECORD} (mode 0600).",
+        epilog="example:\n"
+        "  python -m handler admin grant super_user k3Jf9sQ2xYbA   # beside make dev\n"
+        "  DATABASE_URL=postgresql://app@db.internal/debugflow "
+        "python -m handler admin grant admin k3Jf9sQ2xYbA",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     grant.add_argument("role", choices=ROLES)
@@ -70,11 +78,21 @@ async def _grant_with_settings(settings: Settings, role: str, uid: str, replace:
     from handler.db.pool import Database
     from handler.secrets import Secrets
 
+    url = None
     if not settings.database_url:
-        raise GrantRefused("DATABASE_URL is not set: which database?")
+        url = dev_database.recorded()
+        if url is None:
+            raise GrantRefused(
+                f"DATABASE_URL is not set, and no `make dev` recorded its database in "
+                f"{dev_database.RECORD} here: which database?"
+            )
+        settings = dataclasses.replace(settings, database_url=url)
     database = Database(settings, Secrets(settings))
     try:
         return await grant(await database.pool(), role, uid, replace=replace)
+    except OSError as exc:  # refused, unknown host, ...
+        where = "DATABASE_URL" if url is None else f"{dev_database.RECORD} (is make dev running?)"
+        raise GrantRefused(f"cannot reach the database of {where}: {exc}") from None
     finally:
         await database.close()
 

@@ -958,7 +958,7 @@ async def test_grant_makes_the_one_super_user(db, pool):
         await db.execute("UPDATE users SET role = 'super_user' WHERE id = 'first'")
 
 
-async def _run_cli(*args: str, env: dict[str, str], shell: bool = False):
+async def _run_cli(*args: str, env: dict[str, str], shell: bool = False, cwd=None):
     environment = {**os.environ, **env}
     if shell:
         process = await asyncio.create_subprocess_shell(
@@ -971,6 +971,7 @@ async def _run_cli(*args: str, env: dict[str, str], shell: bool = False):
             "handler",
             *args,
             env=environment,
+            cwd=cwd,
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.PIPE,
         )
@@ -978,7 +979,7 @@ async def _run_cli(*args: str, env: dict[str, str], shell: bool = False):
     return process.returncode, out.decode(), err.decode()
 
 
-async def test_the_command_line_grants_against_a_database(db, database_url, repo_root):
+async def test_the_command_line_grants_against_a_database(db, database_url, tmp_path):
     await _user(db, "ops-lead")
     env = {"DATABASE_URL": database_url, "DATABASE_SSL": "disable"}
     code, out, err = await _run_cli("admin", "grant", "admin", "ops-lead", env=env)
@@ -988,7 +989,10 @@ async def test_the_command_line_grants_against_a_database(db, database_url, repo
     assert code == 1 and "no user 'ghost'" in err
     code, out, err = await _run_cli("admin", "grant", "emperor", "ops-lead", env=env)
     assert code == 2 and "invalid choice" in err
-    code, out, err = await _run_cli("admin", "grant", "admin", "ops-lead", env={"DATABASE_URL": ""})
+    # No database named, and no make dev here (tmp_path) that recorded one.
+    code, out, err = await _run_cli(
+        "admin", "grant", "admin", "ops-lead", env={"DATABASE_URL": ""}, cwd=tmp_path
+    )
     assert code == 1 and "DATABASE_URL" in err
 
 
