@@ -13,7 +13,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import asyncpg
 from aiohttp import web
 
 from handler import admin_cli, roles, validation
@@ -64,6 +63,8 @@ async def manage(request: web.Request) -> web.Response:
         )
     command, args = _arguments(await validation.json_object(request))
     if command == "migrate":
+        import asyncpg  # here: a cold start that serves other routes does not load it
+
         if args:
             raise bad_request(f"migrate takes no arguments: {USAGE}")
         try:
