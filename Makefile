@@ -66,6 +66,16 @@ pgadmin-servers: $(VENV)/.dev
 	@echo "Wrote $(SERVERS): in pgAdmin, Tools > Import/Export Servers. The password is in the"
 	@echo "database_master_secret_arn secret (see docs/deploy.md)."
 
+## admin: an operator command inside the deployed function, no tunnel: make admin ARGS="grant super_user <uid>" (or ARGS=migrate)
+.PHONY: admin
+AWS ?= aws
+admin: $(VENV)/.dev
+	@test -n "$(ARGS)" || { echo 'usage: make admin ARGS="grant super_user <uid>" (or ARGS=migrate)'; exit 2; }
+	$(PY) -m devtools.lambda_admin --aws "$(AWS)" \
+		--function "$$($(TERRAFORM) -chdir=$(TF_DIR) output -raw function_name)" \
+		--qualifier "$$($(TERRAFORM) -chdir=$(TF_DIR) output -raw function_alias)" \
+		--region "$$($(TERRAFORM) -chdir=$(TF_DIR) output -raw region)" $(ARGS)
+
 ## test: lint, then every test: service, runtime, browser, package, Terraform (plan, moto apply, checkov)
 test: lint
 	$(PY) -m pytest

@@ -11,7 +11,7 @@ import logging
 import os
 import sys
 
-from handler import admin_cli, logs
+from handler import admin_cli, dev_database, logs
 from handler.db.embedded import EmbeddedPostgresError
 from handler.settings import Settings, SettingsError
 
@@ -73,25 +73,19 @@ def _with_database(settings: Settings) -> Settings:
         extra={"data": str(embedded.DEFAULT_DATA_DIR)},
     )
     url = embedded.start()
-    log.info("embedded PostgreSQL started", extra={"url": url})
+    dev_database.record(url)
+    log.info(
+        "embedded PostgreSQL started",
+        extra={"url": url, "recorded_in": str(dev_database.RECORD)},
+    )
     return dataclasses.replace(settings, database_url=url, migrate_on_start=True)
 
 
 async def _migrate(settings: Settings) -> None:
-    from handler.db.connect import Connector
-    from handler.db.migrate import migrate
     from handler.secrets import Secrets
 
-    if not settings.database_url:
-        raise SettingsError("DATABASE_URL: required by `migrate`")
     # The service's own login and TLS: the secret's password, verify-full with the RDS CAs.
-    connect = Connector(settings, Secrets(settings))
-    conn = await connect(settings.database_url, timeout=settings.database_connect_timeout)
-    try:
-        applied = await migrate(conn)
-    finally:
-        await conn.close()
-    print(f"applied: {', '.join(applied)}" if applied else "schema is up to date")
+    print(await admin_cli.migrate_database(settings, Secrets(settings)))
 
 
 def _index_logs(settings: Settings, path: str) -> int:

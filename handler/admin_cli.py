@@ -1,26 +1,34 @@
-"""`python -m handler admin grant ROLE UID`: set a role from the command line.
+"""Operators' commands on the database: `python -m handler admin grant ROLE UID`
+sets a role, and `migrate_database` is what `python -m handler migrate` runs.
 
-The only way to make a super user (no HTTP route can). It connects like the
-service itself (DATABASE_URL, DATABASE_SSL, DATABASE_SECRET_ARN), so it runs
-against the deployed database exactly as `python -m handler migrate` does.
-There is one super user at a time: granting super_user to another account
-needs `--replace`, which makes the current one an admin in the same
-transaction. Every grant is audited with the actor `operator`.
+Both run here on the command line and, unchanged, inside the deployed function
+when a management event asks for them (routes/manage.py, `make admin`).
+
+A grant is how the first super user is made (over HTTP only the super user's
+own transfer makes another). It connects like the service itself
+(DATABASE_URL, DATABASE_SSL, DATABASE_SECRET_ARN). There is one super user at
+a time: granting super_user to another account needs `--replace`, which makes
+the current one an admin in the same transaction. Every grant is audited with
+the actor `operator`.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import getpass
 import sys
 from typing import TYPE_CHECKING
 
+from handler import dev_database
 from handler.roles import ROLES, SUPER_USER
-from handler.settings import Settings
+from handler.settings import Settings, SettingsError
 
 if TYPE_CHECKING:
     import asyncpg
+
+    from handler.secrets import Secrets
 
 
 class GrantRefused(Exception):
@@ -30,16 +38,22 @@ class GrantRefused(Exception):
 def add_parser(commands: argparse._SubParsersAction) -> None:
     admin = commands.add_parser(
         "admin",
-        help="operators' tasks on DATABASE_URL (roles)",
-        description="Operators' tasks on the database DATABASE_URL names.",
+        help="operators' tasks on DATABASE_URL, or make dev's database (roles)",
+        description="Operators' tasks on the database DATABASE_URL names; when it is unset, "
+        f"on the one a running `make dev` in this folder recorded in {dev_database.RECORD}.",
     )
     tasks = admin.add_subparsers(dest="task", required=True)
     grant = tasks.add_parser(
         "grant",
         help="give a signed-in-once user a role: user, admin or super_user",
         description="Give a user who signed in once a role: user, admin or super_user. "
-        "The only way to make the first super user; audited.",
-        epilog="example:\n  python -m handler admin grant super_user k3Jf9sQ2xYbA",
+        "The only way to make the first super user; audited. The database: DATABASE_URL, or "
+        f"when it is unset the one a running `make dev` in this folder recorded in "
+        f"{dev_database.RECORD} (mode 0600).",
+        epilog="example:\n"
+        "  python -m handler admin grant super_user k3Jf9sQ2xYbA   # beside make dev\n"
+        "  DATABASE_URL=postgresql://app@db.internal/debugflow "
+        "python -m handler admin grant admin k3Jf9sQ2xYbA",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     grant.add_argument("role", choices=ROLES)
@@ -64,13 +78,40 @@ async def _grant_with_settings(settings: Settings, role: str, uid: str, replace:
     from handler.db.pool import Database
     from handler.secrets import Secrets
 
+    url = None
     if not settings.database_url:
-        raise GrantRefused("DATABASE_URL is not set: which database?")
+        url = dev_database.recorded()
+        if url is None:
+            raise GrantRefused(
+                f"DATABASE_URL is not set, and no `make dev` recorded its database in "
+                f"{dev_database.RECORD} here: which database?"
+            )
+        settings = dataclasses.replace(settings, database_url=url)
     database = Database(settings, Secrets(settings))
     try:
         return await grant(await database.pool(), role, uid, replace=replace)
+    except OSError as exc:  # refused, unknown host, ...
+        where = "DATABASE_URL" if url is None else f"{dev_database.RECORD} (is make dev running?)"
+        raise GrantRefused(f"cannot reach the database of {where}: {exc}") from None
     finally:
         await database.close()
+
+
+async def migrate_database(settings: Settings, secrets: Secrets) -> str:
+    """Apply pending migrations over a connection of its own, with the service's login and
+    TLS; says what was applied."""
+    from handler.db.connect import Connector
+    from handler.db.migrate import migrate
+
+    if not settings.database_url:
+        raise SettingsError("DATABASE_URL: required by `migrate`")
+    connect = Connector(settings, secrets)
+    conn = await connect(settings.database_url, timeout=settings.database_connect_timeout)
+    try:
+        applied = await migrate(conn)
+    finally:
+        await conn.close()
+    return f"applied: {', '.join(applied)}" if applied else "schema is up to date"
 
 
 def _operator() -> str:
@@ -80,8 +121,19 @@ def _operator() -> str:
         return "unknown"
 
 
-async def grant(pool: asyncpg.Pool, role: str, uid: str, *, replace: bool = False) -> str:
-    """Give `uid` the role, audited; returns what was done, or raises GrantRefused."""
+async def grant(
+    pool: asyncpg.Pool,
+    role: str,
+    uid: str,
+    *,
+    replace: bool = False,
+    via: dict[str, str] | None = None,
+) -> str:
+    """Give `uid` the role, audited; returns what was done, or raises GrantRefused.
+
+    `via` says where the command came from, for the audit entry (default: this
+    machine's command line and login name).
+    """
     import asyncpg
 
     from handler.store import admin as store
@@ -89,7 +141,7 @@ async def grant(pool: asyncpg.Pool, role: str, uid: str, *, replace: bool = Fals
 
     if role not in ROLES:
         raise GrantRefused(f"unknown role {role!r}: one of {', '.join(ROLES)}")
-    details = {"via": "cli", "operator": _operator()}
+    details = via or {"via": "cli", "operator": _operator()}
     try:
         async with pool.acquire() as conn, conn.transaction():
             target = await store.locked_user(conn, uid)

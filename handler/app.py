@@ -26,7 +26,18 @@ from handler.keys import (
     TOKEN_VERIFIER,
 )
 from handler.lambda_runtime.contract import AFTER_INVOKE
-from handler.routes import admin, chat, openapi, ops, projects, sessions, super_user, users
+from handler.routes import (
+    admin,
+    chat,
+    manage,
+    openapi,
+    ops,
+    projects,
+    sessions,
+    super_user,
+    users,
+)
+from handler.routes.schema import DESCRIBED_PATHS
 from handler.secrets import Secrets
 from handler.settings import Settings
 
@@ -80,8 +91,11 @@ def create_app(settings: Settings) -> web.Application:
     app[AFTER_INVOKE] = [app[BACKGROUND].drain]
     app.cleanup_ctx.extend([_database, _clients])
     app.on_response_prepare.extend([middlewares.mark_started, middlewares.cors_headers])
-    for module in (ops, openapi, users, projects, sessions, chat, admin, super_user):
+    app[DESCRIBED_PATHS] = {}
+    for module in (ops, openapi, users, projects, sessions, chat, admin, super_user, manage):
         app.add_routes(module.routes)
+        # The modules that describe their own operations (openapi.py describes the rest).
+        app[DESCRIBED_PATHS].update(getattr(module, "OPENAPI_PATHS", {}))
     return app
 
 

@@ -6,9 +6,9 @@ one). The caller's role is the stored one, read on every request by the
 authentication middleware, so a change of role applies to the next request.
 
 The rules about targets (an admin may act only on plain users, nobody acts on
-themselves, no HTTP request makes a super user) are decided on rows locked in
-the transaction that makes the change (see store/admin.py), never on what the
-request started with.
+themselves, only the super user's own transfer makes another super user) are
+decided on rows locked in the transaction that makes the change (see
+store/admin.py), never on what the request started with.
 """
 
 from __future__ import annotations
@@ -24,14 +24,19 @@ from handler.keys import USER
 
 USER_ROLE, ADMIN, SUPER_USER = "user", "admin", "super_user"
 ROLES = (USER_ROLE, ADMIN, SUPER_USER)
-# The roles an HTTP request may grant: a super user is made on the command line only.
+# The roles a role change over HTTP may grant: a super user is made by a transfer
+# (the super user offers, the admin accepts) or on the command line.
 GRANTABLE = (USER_ROLE, ADMIN)
 STAFF = frozenset({ADMIN, SUPER_USER})
 SUPER_ONLY = frozenset({SUPER_USER})
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
-CLI_HINT = "a super user is made only on the command line (python -m handler admin grant)"
+CLI_HINT = (
+    "the super user hands the role over with POST /api/super-user/transfer/initiate "
+    "(the admin then accepts), or an operator grants it on the command line "
+    "(python -m handler admin grant)"
+)
 
 
 def requires(*roles: str) -> Callable[[Handler], Handler]:

@@ -72,6 +72,15 @@ CASES = [
         {},
     ),
     ("GET", "/api/admin/usage/stats", None, "admin", None, {}),
+    ("GET", "/api/admin/settings", None, "admin", None, {}),
+    (
+        "PUT",
+        "/api/admin/settings/web_search_enabled",
+        {"value": False},
+        "super_user",
+        "WEB_SEARCH_CHANGED",
+        {},
+    ),
     ("GET", "/api/super-user/admins", None, "super_user", None, {}),
     ("GET", "/api/super-user/promotion-requests", None, "super_user", None, {}),
     (
@@ -111,7 +120,20 @@ CASES = [
         {},
     ),
     ("GET", "/api/super-user/audit-log", None, "super_user", None, {}),
+    (
+        "POST",
+        "/api/super-user/transfer/initiate",
+        {"targetAdminId": "{t}"},
+        "super_user",
+        "TRANSFER_INITIATED",
+        {"role": "admin"},
+    ),
 ]
+# Routes that act on the caller themselves, with their own tests below.
+OWN_FLOWS = {
+    ("POST", "/api/admin/self-demote"),  # test_self_demotion
+    ("POST", "/api/admin/transfer/accept"),  # test_the_super_user_hands_over
+}
 
 
 def _operator_routes() -> set[tuple[str, str]]:
@@ -124,9 +146,13 @@ def _operator_routes() -> set[tuple[str, str]]:
     }
 
 
+def _as_cased(path: str) -> str:
+    return path.replace("{query}", "{id}").replace("{key}", "web_search_enabled")
+
+
 def test_the_cases_cover_every_operator_route():
-    cased = {(m, p.replace("{t}", "{id}")) for m, p, *_ in CASES}
-    registered = {(m, p.replace("{query}", "{id}")) for m, p in _operator_routes()}
+    cased = {(m, p.replace("{t}", "{id}")) for m, p, *_ in CASES} | OWN_FLOWS
+    registered = {(m, _as_cased(p)) for m, p in _operator_routes()}
     assert cased == registered
 
 
@@ -167,7 +193,7 @@ async def test_each_route_for_each_role(api, db, case):
 
 async def test_without_a_token_operator_routes_are_401(api):
     for method, path in _operator_routes():
-        resp = await api.call(method, path.replace("{id}", "x").replace("{query}", "x"), uid=None)
+        resp = await api.call(method, _as_cased(path).replace("{id}", "x"), uid=None)
         assert resp.status == 401, (method, path)
 
 
@@ -220,14 +246,14 @@ async def test_no_route_accepts_super_user_anywhere(api, db):
     body = {
         key: "super_user"
         for key in ("role", "suggestedRole", "status", "tier", "content", "name", "title")
-    } | {"userId": "bob", "duration": None, "enabled": True}
+    } | {"userId": "bob", "targetAdminId": "bob", "duration": None, "enabled": True}
     app = create_app(Settings.from_env({}))
     for route in app.router.routes():
         # Deleting one's own account is not a role change, and would remove the super user.
         if route.method in ("HEAD", "*") or route.resource.canonical == "/api/user/account":
             continue
         path = route.resource.canonical
-        path = path.replace("{query}", "bob")
+        path = path.replace("{query}", "bob").replace("{key}", "web_search_enabled")
         path = path.replace(
             "{id}", "bob" if "/user/" in path or "promotion" in path else str(uuid.uuid4())
         )
@@ -346,9 +372,10 @@ async def test_malformed_bodies_are_400_never_500(api, db):
         [],
         "super_user",
         {"duration": [1], "tier": {}, "role": [], "status": ["banned"], "enabled": "yes"},
-        {"userId": 5, "suggestedRole": [], "content": [], "reason": 5},
-        {"userId": "x" * 500, "suggestedRole": "admin"},
-        {"duration": {"a": 1}, "status": "blocked", "content": "\u0000"},
+        {"userId": 5, "suggestedRole": [], "content": [], "reason": 5, "value": [1]},
+        {"userId": "x" * 500, "suggestedRole": "admin", "value": 1, "targetAdminId": 5},
+        {"duration": {"a": 1}, "status": "blocked", "content": "\u0000", "value": {}},
+        {"userId": "a\u0000b", "targetAdminId": "\ud800", "value": "yes", "tier": "\ud800"},
     ]
     for method, path in writes:
         for body in bodies:
@@ -417,6 +444,8 @@ async def test_a_tier_change_applies_to_the_next_chat(make_chat_api, db):
         "blocked_requests_24h": 1,
         "requests_today": 2,
         "active_users_24h": 1,
+        # Every chat request the record holds, refused ones included, as the original's log.
+        "top_endpoint": {"endpoint": "/api/chat", "count": 3},
     }
     assert len(stats["per_day"]) == 7
     today = datetime.now(UTC).date().isoformat()
@@ -437,37 +466,65 @@ async def test_a_tier_change_applies_to_the_next_chat(make_chat_api, db):
     )
 
 
-async def test_admins_cannot_change_their_own_tier(api, db):
+async def test_tiers_admins_set_plain_users_only(api, db):
+    """Two admins cannot raise each other to teams, nor drop the super user to free."""
     await _staff(api, db)
-    resp = await api.call("PATCH", f"/api/admin/user/{ADMIN}/tier", uid=ADMIN, json={"tier": "pro"})
-    assert resp.status == 403
-    await api.json("PATCH", f"/api/admin/user/{SUPER}/tier", uid=SUPER, json={"tier": "pro"})
-    for body in ({"tier": "gold"}, {}, {"tier": None}):
-        resp = await api.call("PATCH", f"/api/admin/user/{PLAIN}/tier", uid=ADMIN, json=body)
-        assert resp.status == 400
-    resp = await api.call("PATCH", "/api/admin/user/nobody/tier", uid=ADMIN, json={"tier": "pro"})
-    assert resp.status == 404
-    assert await db.fetchval("SELECT tier FROM users WHERE id = $1", ADMIN) == "free"
+    await _user(db, "other-admin", role="admin")
+
+    async def tier(caller, target, body=None):
+        resp = await api.call(
+            "PATCH",
+            f"/api/admin/user/{target}/tier",
+            uid=caller,
+            json={"tier": "teams"} if body is None else body,
+        )
+        return resp.status, (await resp.json()).get("error", "")
+
+    assert await tier(ADMIN, "other-admin") == (
+        403,
+        "Forbidden: only the super user can change the tier of staff",
+    )
+    assert await tier("other-admin", ADMIN) == (
+        403,
+        "Forbidden: only the super user can change the tier of staff",
+    )
+    assert (await tier(ADMIN, SUPER, {"tier": "free"}))[0] == 403
+    assert await tier(ADMIN, ADMIN) == (403, "Forbidden: an admin cannot change their own tier")
+    tiers = dict(await db.fetch("SELECT id, tier FROM users"))
+    assert set(tiers.values()) == {"free"}
+    assert await db.fetchval("SELECT count(*) FROM audit_log") == 0
+    # The super user sets anyone's, their own included; the plain user's is the admin's job.
+    for caller, target in ((SUPER, "other-admin"), (SUPER, SUPER), (ADMIN, PLAIN)):
+        assert await tier(caller, target) == (200, ""), (caller, target)
+    changed = [(e["actor_id"], e["target_id"]) for e in await _audit(db, action="TIER_CHANGED")]
+    assert changed == [(SUPER, "other-admin"), (SUPER, SUPER), (ADMIN, PLAIN)]
+    for body in ({"tier": "gold"}, {}, {"tier": None}, {"tier": ["pro"]}):
+        assert (await tier(ADMIN, PLAIN, body))[0] == 400
+    assert (await tier(ADMIN, "nobody"))[0] == 404
 
 
 async def test_dashboard_figures(chat_api, db):
     api = chat_api
     await _staff(api, db)
     await _user(db, "old-timer", tier="pro")
+    await _user(db, "lapsed")
     sid = await _session(api, PLAIN)
     await chat(api, {"sessionId": sid, "message": "hello"}, uid=PLAIN)
-    # Someone active five days ago.
-    await db.execute(
-        "INSERT INTO usage_hourly (hour, user_id, tier, requests) "
-        "VALUES (date_trunc('hour', now()) - interval '5 days', 'old-timer', 'pro', 3)"
-    )
+    # Active means signed in (GET /protected), as in the original: PLAIN now, others before.
+    await api.json("GET", "/protected", uid=PLAIN)
+    for uid, days in (("old-timer", 5), ("lapsed", 40), (ADMIN, 20)):
+        await db.execute(
+            "UPDATE users SET last_login_at = now() - make_interval(days => $2) WHERE id = $1",
+            uid,
+            days,
+        )
     body = await api.json("GET", "/api/admin/dashboard", uid=ADMIN)
     metrics = body["metrics"]
-    assert metrics["total_users"] == 4
-    assert metrics["active_users"] == {"daily": 1, "weekly": 2, "monthly": 2}
+    assert metrics["total_users"] == 5
+    assert metrics["active_users"] == {"daily": 1, "weekly": 2, "monthly": 3}
     assert (metrics["sessions"], metrics["messages"]) == (1, 2)
     assert metrics["chat_requests_today"] == 1
-    assert metrics["users_by_tier"] == {"free": 3, "basic": 0, "pro": 1, "teams": 0}
+    assert metrics["users_by_tier"] == {"free": 4, "basic": 0, "pro": 1, "teams": 0}
     assert body["health"]["database"] == "healthy" and body["health"]["uptime"] >= 0
 
 
@@ -543,6 +600,171 @@ async def test_promotion_request_flow(api, db):
     assert await db.fetchval("SELECT role FROM users WHERE id = 'bob'") == "user"
 
 
+async def test_a_suggested_demotion_reaches_the_super_user(api, db):
+    """An admin's suggestion that another admin become user is a promotion request like
+    any other: the super user sees it and settles it, and it holds back others till then."""
+    await _staff(api, db)
+    await _user(db, "other-admin", role="admin")
+    demote = {"userId": "other-admin", "suggestedRole": "user", "reason": "left the team"}
+    await api.json("POST", "/api/admin/suggest-role", uid=ADMIN, json=demote)
+    (request,) = await api.json("GET", "/api/super-user/promotion-requests", uid=SUPER)
+    assert (request["id"], request["role"], request["suggested_role"]) == (
+        "other-admin",
+        "admin",
+        "user",
+    )
+    assert (request["suggested_by"], request["suggestion_reason"]) == (ADMIN, "left the team")
+    # The target (an admin) cannot clear it by suggesting anything about themselves.
+    resp = await api.call("POST", "/api/admin/suggest-role", uid="other-admin", json=demote)
+    assert resp.status == 400
+    resp = await api.call("POST", "/api/admin/suggest-role", uid=ADMIN, json=demote)
+    assert resp.status == 409 and "promotion requests" in (await resp.json())["error"]
+    # Denied: a new suggestion may be made; approved: the role changes and the list empties.
+    await api.json("DELETE", "/api/super-user/promotion-request/other-admin", uid=SUPER)
+    await api.json("POST", "/api/admin/suggest-role", uid=ADMIN, json=demote)
+    await api.json(
+        "PATCH", "/api/super-user/user/other-admin/role", uid=SUPER, json={"role": "user"}
+    )
+    assert await api.json("GET", "/api/super-user/promotion-requests", uid=SUPER) == []
+    assert await db.fetchval("SELECT role FROM users WHERE id = 'other-admin'") == "user"
+    actions = [(e["actor_id"], e["action"]) for e in await _audit(db, target_id="other-admin")]
+    assert actions == [
+        (ADMIN, "ROLE_SUGGESTED"),
+        (SUPER, "SUGGESTION_DENIED"),
+        (ADMIN, "ROLE_SUGGESTED"),
+        (SUPER, "ROLE_CHANGED"),
+    ]
+
+
+async def test_a_hostile_admin_acts_on_nobody_but_plain_users(api, db):
+    """An admin aims every admin route that takes a target at another admin, at the super
+    user and at themselves: nothing changes but one suggestion the super user must settle."""
+    await _staff(api, db)
+    await _user(db, "other-admin", role="admin")
+    before = [tuple(r) for r in await db.fetch("SELECT id, role, status, tier FROM users")]
+    expected = {
+        # (method, path, body): status for (other admin, super user, oneself)
+        ("PATCH", "/api/admin/user/{t}/block", '{"duration": "forever"}'): (403, 403, 400),
+        ("PATCH", "/api/admin/user/{t}/tier", '{"tier": "teams"}'): (403, 403, 403),
+        ("POST", "/api/admin/suggest-role", '{"userId": "{t}", "suggestedRole": "user"}'): (
+            200,
+            400,
+            400,
+        ),
+        ("POST", "/api/admin/suggest-role", '{"userId": "{t}", "suggestedRole": "admin"}'): (
+            400,
+            400,
+            400,
+        ),
+        ("PATCH", "/api/super-user/user/{t}/role", '{"role": "admin"}'): (403, 403, 403),
+        ("PATCH", "/api/super-user/user/{t}/status", '{"status": "banned"}'): (403, 403, 403),
+        ("DELETE", "/api/super-user/promotion-request/{t}", "null"): (403, 403, 403),
+        ("POST", "/api/super-user/transfer/initiate", '{"targetAdminId": "{t}"}'): (
+            403,
+            403,
+            403,
+        ),
+        ("POST", "/api/admin/transfer/accept", "{}"): (403, 403, 403),
+        ("PUT", "/api/admin/settings/web_search_enabled", '{"value": false}'): (403, 403, 403),
+    }
+    for (method, path, body), statuses in expected.items():
+        for target, status in zip(("other-admin", SUPER, ADMIN), statuses, strict=True):
+            resp = await api.call(
+                method, _fill(path, target), uid=ADMIN, json=json.loads(_fill(body, target))
+            )
+            assert resp.status == status, (method, path, target, await resp.json())
+    after = [tuple(r) for r in await db.fetch("SELECT id, role, status, tier FROM users")]
+    assert after == before
+    assert [(e["action"], e["target_id"]) for e in await _audit(db)] == [
+        ("ROLE_SUGGESTED", "other-admin")
+    ]
+    assert await db.fetchval("SELECT count(*) FROM global_settings") == 0
+
+
+async def test_self_demotion(api, db):
+    await _staff(api, db)
+    resp = await api.call("POST", "/api/admin/self-demote", uid=SUPER)
+    assert resp.status == 400 and "transfer" in (await resp.json())["error"]
+    assert (await api.call("POST", "/api/admin/self-demote", uid=PLAIN)).status == 403
+    result = await api.json("POST", "/api/admin/self-demote", uid=ADMIN)
+    assert result == {"success": True, "message": "You are now a user."}
+    # From the next request on, an admin no more.
+    assert (await api.call("GET", "/api/admin/dashboard", uid=ADMIN)).status == 403
+    assert (await api.call("POST", "/api/admin/self-demote", uid=ADMIN)).status == 403
+    roles = dict(await db.fetch("SELECT id, role FROM users"))
+    assert roles == {PLAIN: "user", ADMIN: "user", SUPER: "super_user"}
+    (entry,) = await _audit(db)
+    assert (entry["action"], entry["actor_id"], entry["actor_role"], entry["target_id"]) == (
+        "SELF_DEMOTED",
+        ADMIN,
+        "admin",
+        ADMIN,
+    )
+    assert entry["details"] == {"from": "admin", "to": "user"}
+
+
+async def test_the_super_user_hands_over(api, db):
+    """The original's transfer: the super user offers, the chosen admin accepts."""
+    await _staff(api, db)
+    await _user(db, "other-admin", role="admin")
+    initiate = "/api/super-user/transfer/initiate"
+    for target in (PLAIN, "nobody", SUPER, "a" * 129):
+        resp = await api.call("POST", initiate, uid=SUPER, json={"targetAdminId": target})
+        assert resp.status == 400, target
+    assert (await api.call("POST", "/api/admin/transfer/accept", uid=ADMIN)).status == 403
+    result = await api.json("POST", initiate, uid=SUPER, json={"targetAdminId": "other-admin"})
+    assert "other-admin@example.com must now accept" in result["message"]
+    # A new offer replaces the pending one.
+    await api.json("POST", initiate, uid=SUPER, json={"targetAdminId": ADMIN})
+    for caller in ("other-admin", SUPER, PLAIN):
+        resp = await api.call("POST", "/api/admin/transfer/accept", uid=caller)
+        assert resp.status == 403, caller
+    result = await api.json("POST", "/api/admin/transfer/accept", uid=ADMIN)
+    assert result["success"] is True
+    roles = dict(await db.fetch("SELECT id, role FROM users"))
+    assert roles == {PLAIN: "user", ADMIN: "super_user", SUPER: "admin", "other-admin": "admin"}
+    # The offer is used up; the new super user acts as one on the next request.
+    assert (await api.call("POST", "/api/admin/transfer/accept", uid=ADMIN)).status == 403
+    assert (await api.call("GET", "/api/super-user/admins", uid=ADMIN)).status == 200
+    assert (await api.call("GET", "/api/super-user/admins", uid=SUPER)).status == 403
+    entries = [(e["action"], e["actor_id"], e["target_id"], e["details"]) for e in await _audit(db)]
+    assert entries == [
+        ("TRANSFER_INITIATED", SUPER, "other-admin", {"replaces": None}),
+        ("TRANSFER_INITIATED", SUPER, ADMIN, {"replaces": "other-admin"}),
+        ("TRANSFER_ACCEPTED", ADMIN, SUPER, {"from": SUPER, "to": ADMIN}),
+    ]
+    assert await db.fetchval("SELECT count(*) FROM global_settings") == 0
+
+
+async def test_a_stale_transfer_is_refused(api, db, pool):
+    await _staff(api, db)
+    await _user(db, "other-admin", role="admin")
+    initiate = "/api/super-user/transfer/initiate"
+    # The chosen admin was demoted after the offer: they cannot take it.
+    await api.json("POST", initiate, uid=SUPER, json={"targetAdminId": ADMIN})
+    await api.json("PATCH", f"/api/super-user/user/{ADMIN}/role", uid=SUPER, json={"role": "user"})
+    assert (await api.call("POST", "/api/admin/transfer/accept", uid=ADMIN)).status == 403
+    # The super user changed (the command line) after the offer: 409, nothing changes.
+    await api.json("POST", initiate, uid=SUPER, json={"targetAdminId": "other-admin"})
+    await admin_cli.grant(pool, "super_user", PLAIN, replace=True)
+    resp = await api.call("POST", "/api/admin/transfer/accept", uid="other-admin")
+    assert resp.status == 409
+    roles = dict(await db.fetch("SELECT id, role FROM users"))
+    assert roles == {PLAIN: "super_user", ADMIN: "user", SUPER: "admin", "other-admin": "admin"}
+
+
+async def test_search_shows_the_last_sign_in(api, db):
+    await _staff(api, db)
+    (found,) = await api.json("GET", f"/api/super-user/users/search/{PLAIN}", uid=SUPER)
+    assert found["last_login"] is None  # requests, but no sign-in yet
+    await api.json("GET", "/protected", uid=PLAIN)
+    (found,) = await api.json("GET", f"/api/super-user/users/search/{PLAIN}", uid=SUPER)
+    signed_in = datetime.fromisoformat(found["last_login"].replace("Z", "+00:00"))
+    assert abs(datetime.now(UTC) - signed_in) < timedelta(minutes=5)
+    (seen_by_admin,) = await api.json("GET", f"/api/admin/users/search/{PLAIN}", uid=ADMIN)
+    assert seen_by_admin["last_login"] == found["last_login"]
+
+
 # ---------------------------------------------------------------------------
 # Platform settings.
 
@@ -593,6 +815,40 @@ async def test_web_search_switch(api, db):
     assert entry["details"] == {"from": True, "to": False}
 
 
+async def test_the_original_settings_routes_are_the_same_switch(api, db):
+    """PUT /api/admin/settings/web_search_enabled (the original's) and PATCH
+    /api/super-user/web-search change one stored setting, the one chat reads."""
+    await _staff(api, db)
+    put = "/api/admin/settings/web_search_enabled"
+    assert await api.json("GET", "/api/admin/settings", uid=ADMIN) == {"web_search_enabled": True}
+    result = await api.json("PUT", put, uid=SUPER, json={"value": False})
+    assert result == {"success": True, "key": "web_search_enabled", "value": "false"}
+    assert await api.json("GET", "/api/super-user/web-search", uid=SUPER) == {"enabled": False}
+    assert await api.json("GET", "/api/admin/settings", uid=ADMIN) == {"web_search_enabled": False}
+    # The original's front end may send the string.
+    await api.json("PUT", put, uid=SUPER, json={"value": "true"})
+    assert await api.json("GET", "/api/admin/settings", uid=PLAIN, status=403)
+    assert await api.json("GET", "/api/super-user/web-search", uid=SUPER) == {"enabled": True}
+    await api.json("PATCH", "/api/super-user/web-search", uid=SUPER, json={"enabled": False})
+    assert await api.json("GET", "/api/admin/settings", uid=ADMIN) == {"web_search_enabled": False}
+    for body in ({}, {"value": None}, {"value": 0}, {"value": "yes"}, {"value": [True]}):
+        assert (await api.call("PUT", put, uid=SUPER, json=body)).status == 400, body
+    resp = await api.call(
+        "PUT", "/api/admin/settings/pending_super_user_transfer", uid=SUPER, json={"value": True}
+    )
+    assert resp.status == 400 and "web_search_enabled" in (await resp.json())["error"]
+    assert (await api.call("PUT", put, uid=ADMIN, json={"value": True})).status == 403
+    changes = [e["details"] for e in await _audit(db, action="WEB_SEARCH_CHANGED")]
+    assert changes == [
+        {"from": True, "to": False},
+        {"from": False, "to": True},
+        {"from": True, "to": False},
+    ]
+    assert await db.fetch("SELECT key, value FROM global_settings") == [
+        ("web_search_enabled", "false")
+    ]
+
+
 # ---------------------------------------------------------------------------
 # The audit log.
 
@@ -613,13 +869,25 @@ async def test_an_action_and_its_audit_entry_commit_together(api, db):
         ("PATCH", f"/api/super-user/user/{PLAIN}/role", SUPER, {"role": "admin"}),
         ("POST", "/api/super-user/global-context", SUPER, {"content": "LOST"}),
         ("PATCH", "/api/super-user/web-search", SUPER, {"enabled": False}),
+        ("PUT", "/api/admin/settings/web_search_enabled", SUPER, {"value": False}),
+        ("POST", "/api/super-user/transfer/initiate", SUPER, {"targetAdminId": ADMIN}),
+        ("POST", "/api/admin/self-demote", ADMIN, None),
     ]
     for method, path, caller, body in calls:
         resp = await api.call(method, path, uid=caller, json=body)
         assert resp.status == 500, path
     row = await db.fetchrow("SELECT role, status, tier FROM users WHERE id = $1", PLAIN)
     assert tuple(row) == ("user", "active", "free")
+    assert await db.fetchval("SELECT role FROM users WHERE id = $1", ADMIN) == "admin"
     assert await db.fetchval("SELECT count(*) FROM global_settings") == 0
+    # And an accepted transfer: the roles stay where they were.
+    await db.execute(
+        "INSERT INTO global_settings (key, value) VALUES ('pending_super_user_transfer', $1)",
+        ADMIN,
+    )
+    assert (await api.call("POST", "/api/admin/transfer/accept", uid=ADMIN)).status == 500
+    roles = dict(await db.fetch("SELECT id, role FROM users"))
+    assert roles == {PLAIN: "user", ADMIN: "admin", SUPER: "super_user"}
 
 
 async def test_audit_log_pages_and_filters(api, db):
@@ -690,7 +958,7 @@ async def test_grant_makes_the_one_super_user(db, pool):
         await db.execute("UPDATE users SET role = 'super_user' WHERE id = 'first'")
 
 
-async def _run_cli(*args: str, env: dict[str, str], shell: bool = False):
+async def _run_cli(*args: str, env: dict[str, str], shell: bool = False, cwd=None):
     environment = {**os.environ, **env}
     if shell:
         process = await asyncio.create_subprocess_shell(
@@ -703,6 +971,7 @@ async def _run_cli(*args: str, env: dict[str, str], shell: bool = False):
             "handler",
             *args,
             env=environment,
+            cwd=cwd,
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.PIPE,
         )
@@ -710,7 +979,7 @@ async def _run_cli(*args: str, env: dict[str, str], shell: bool = False):
     return process.returncode, out.decode(), err.decode()
 
 
-async def test_the_command_line_grants_against_a_database(db, database_url, repo_root):
+async def test_the_command_line_grants_against_a_database(db, database_url, tmp_path):
     await _user(db, "ops-lead")
     env = {"DATABASE_URL": database_url, "DATABASE_SSL": "disable"}
     code, out, err = await _run_cli("admin", "grant", "admin", "ops-lead", env=env)
@@ -720,7 +989,10 @@ async def test_the_command_line_grants_against_a_database(db, database_url, repo
     assert code == 1 and "no user 'ghost'" in err
     code, out, err = await _run_cli("admin", "grant", "emperor", "ops-lead", env=env)
     assert code == 2 and "invalid choice" in err
-    code, out, err = await _run_cli("admin", "grant", "admin", "ops-lead", env={"DATABASE_URL": ""})
+    # No database named, and no make dev here (tmp_path) that recorded one.
+    code, out, err = await _run_cli(
+        "admin", "grant", "admin", "ops-lead", env={"DATABASE_URL": ""}, cwd=tmp_path
+    )
     assert code == 1 and "DATABASE_URL" in err
 
 
@@ -745,9 +1017,15 @@ def test_openapi_paths_describe_every_operator_route_with_its_role():
     described = {**admin_routes.OPENAPI_PATHS, **super_user_routes.OPENAPI_PATHS}
     pairs = {(m.upper(), p) for p, ops in described.items() for m in ops}
     assert pairs == _operator_routes()
+    only = {
+        ("put", "/api/admin/settings/{key}"): "super_user",
+        ("post", "/api/admin/self-demote"): "admin",
+        ("post", "/api/admin/transfer/accept"): "admin",
+    }
     for path, ops in described.items():
-        for op in ops.values():
+        for method, op in ops.items():
             needed = "super_user" if path.startswith("/api/super-user/") else "admin or super_user"
+            needed = only.get((method, path), needed)
             assert op["description"].startswith(f"Role: {needed} "), path
             assert {"401", "403"} <= set(op["responses"]), path
             names = {p["name"] for p in op.get("parameters", []) if p["in"] == "path"}

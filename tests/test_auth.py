@@ -267,3 +267,40 @@ async def test_an_outage_keeps_serving_unexpired_certificates(firebase, signing_
         firebase.status = 500
         assert await cache.get("rogue") is None  # unknown: refetch failed, still a 401 not a 503
         assert await cache.get("key-1") == signing_keys[0].certificate_pem
+
+
+async def test_claims_postgresql_cannot_hold_never_make_a_500(api, db):
+    """A NUL or a lone surrogate in a signed token's name, email or provider is cleaned
+    at sign-in (NUL dropped, the surrogate U+FFFD); in the uid, which is the account,
+    the token is refused rather than changed (two uids must never become one)."""
+    token = api.firebase.token(
+        "odd",
+        name="Ada\u0000 \ud800Lovelace",
+        email="ada\ud83d@example.com",
+        firebase={"sign_in_provider": "pass\u0000word", "identities": {}},
+    )
+    for path in ("/protected", "/api/user/profile", "/api/user/profile/full", "/api/sessions"):
+        resp = await api.call("GET", path, uid=None, headers={"Authorization": f"Bearer {token}"})
+        assert resp.status == 200, (path, await resp.json())
+    row = await db.fetchrow("SELECT name, email, sign_in_provider FROM users WHERE id = 'odd'")
+    assert tuple(row) == ("Ada \ufffdLovelace", "ada\ufffd@example.com", "password")
+    for uid in ("nul\u0000uid", "lone\udc00uid"):
+        status, body = await _status(api, api.firebase.token(uid))
+        assert (status, body) == (401, {"error": "Invalid token: bad subject"})
+    assert await db.fetchval("SELECT count(*) FROM users") == 1
+
+
+async def test_sign_ins_are_recorded_not_every_request(api, db):
+    """The front end's GET /protected after a sign-in sets last_login; other requests
+    leave the row alone (no write per request)."""
+    await api.json("GET", "/api/user/profile", uid="alice")
+    assert await db.fetchval("SELECT last_login_at FROM users WHERE id = 'alice'") is None
+    await api.json("GET", "/protected", uid="alice")
+    first = await db.fetchrow("SELECT last_login_at, xmin::text FROM users WHERE id = 'alice'")
+    assert first["last_login_at"] is not None
+    await api.json("GET", "/api/sessions", uid="alice")
+    again = await db.fetchrow("SELECT last_login_at, xmin::text FROM users WHERE id = 'alice'")
+    assert tuple(again) == tuple(first)
+    await api.json("GET", "/protected", uid="alice")
+    later = await db.fetchval("SELECT last_login_at FROM users WHERE id = 'alice'")
+    assert later > first["last_login_at"]

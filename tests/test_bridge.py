@@ -17,7 +17,12 @@ from typing import Any
 import pytest
 from aiohttp import web
 
-from handler.lambda_runtime.bridge import NotAnHttpEvent, build_request
+from handler.lambda_runtime.bridge import (
+    MANAGEMENT,
+    MANAGEMENT_PATH,
+    NotAnHttpEvent,
+    build_request,
+)
 from handler.lambda_runtime.contract import DEADLINE_MS, REQUEST_ID
 from handler.lambda_runtime.loop import MAX_EVENT_BODY
 from handler.lambda_runtime.responses import BufferedWriter
@@ -181,3 +186,32 @@ async def test_base64_bodies_are_decoded(runner):
 async def test_other_events_are_refused_clearly(runner, event):
     with pytest.raises(NotAnHttpEvent):
         await _serve(runner, event)
+
+
+def _request(event: Any) -> web.Request:
+    return build_request(
+        event, BufferedWriter(), client_max_size=MAX_EVENT_BODY, request_id="r", deadline_ms=1
+    )
+
+
+async def test_a_management_event_becomes_a_marked_request():
+    command = {"command": "grant", "args": ["admin", "uid-1"]}
+    request = _request({"debugflow": command})
+    assert (request.method, request.path) == ("POST", MANAGEMENT_PATH)
+    assert request[MANAGEMENT] is True
+    assert await request.json() == command
+
+
+async def test_no_http_event_is_marked_whatever_it_carries():
+    command = {"command": "grant", "args": ["super_user", "mallory"]}
+    for event in (
+        GO_CAPTURE,
+        {**GO_CAPTURE, "debugflow": command},
+        {**GO_CAPTURE, "rawPath": MANAGEMENT_PATH, "body": json.dumps(command)},
+        {
+            **GO_CAPTURE,
+            "rawPath": MANAGEMENT_PATH,
+            "headers": {"x-debugflow-management": "true", "management": "1"},
+        },
+    ):
+        assert MANAGEMENT not in _request(event)

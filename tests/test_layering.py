@@ -45,3 +45,21 @@ def test_the_chat_turn_knows_nothing_of_http():
         imported = _imports(HANDLER / "chat" / name)
         assert not {m for m in imported if m.startswith(("aiohttp", "handler.routes"))}, name
         assert "handler.errors" not in imported, name  # HTTP errors belong to the routes
+
+
+def _route_modules() -> dict[str, Path]:
+    """The modules under routes/ that define routes (the others are their helpers)."""
+    return {
+        f"handler.routes.{path.stem}": path
+        for path in _modules("routes")
+        if "web.RouteTableDef()" in path.read_text()
+    }
+
+
+def test_no_route_module_imports_another():
+    modules = _route_modules()
+    assert {"handler.routes.admin", "handler.routes.openapi"} <= set(modules)
+    for name, path in modules.items():
+        # `from handler.routes import admin` counts as handler.routes.admin.
+        others = {m for m in _imports(path) if m in modules and m != name}
+        assert not others, (path.name, others)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from datetime import UTC, datetime
 
 from aiohttp import web
@@ -21,6 +22,10 @@ log = logging.getLogger(__name__)
 
 TOKEN_COOKIE = "debugflow_token"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+SIGN_IN_PATH = "/protected"  # the front end calls it once after each Firebase sign-in
+# What PostgreSQL text cannot hold. A decoded JSON string joins escaped surrogate
+# pairs into one character, so any surrogate left in it is unpaired.
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 
 
 def header_token(request: web.Request) -> str | None:
@@ -51,16 +56,27 @@ def require_same_site(request: web.Request) -> None:
         )
 
 
-async def sign_in(request: web.Request, identity: Identity) -> User:
+def _storable(value: str | None) -> str | None:
+    """A display claim as text PostgreSQL can hold: NUL dropped, lone surrogates U+FFFD."""
+    if value is None:
+        return None
+    cleaned = _UNSTORABLE.sub(lambda m: "" if m.group() == "\x00" else "\ufffd", value)
+    return cleaned or None
+
+
+async def sign_in(request: web.Request, identity: Identity, *, signing_in: bool) -> User:
+    # The uid is the account: cleaning it could make two accounts one, so refuse it.
+    if _UNSTORABLE.search(identity.uid):
+        raise ApiError(401, "Invalid token: bad subject")
     pool = await request.app[DATABASE].pool()
     claims = (
         identity.uid,
-        identity.email,
-        identity.name,
+        _storable(identity.email),
+        _storable(identity.name),
         identity.email_verified,
-        identity.sign_in_provider,
+        _storable(identity.sign_in_provider),
     )
-    row = await users.sign_in(pool, *claims)
+    row = await users.sign_in(pool, *claims, signing_in=signing_in)
     if row is None:  # the account was deleted in between
         raise ApiError(503, "Could not sign you in right now; try again")
     user = User(**dict(row))
@@ -75,14 +91,15 @@ async def sign_in(request: web.Request, identity: Identity) -> User:
 
 def _protected(canonical: str) -> bool:
     # /protected is the front end's sign-in confirmation (GET, authenticated).
-    return canonical.startswith("/api/") or canonical == "/protected"
+    return canonical.startswith("/api/") or canonical == SIGN_IN_PATH
 
 
 @web.middleware
 async def authenticate(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Every /api/ route and /protected need a valid Firebase ID token; others are public."""
     route = request.match_info.route.resource
-    if route is None or not _protected(route.canonical or ""):
+    canonical = (route.canonical or "") if route is not None else ""
+    if not _protected(canonical):
         return await handler(request)
     token = header_token(request)
     if token is None:
@@ -103,5 +120,5 @@ async def authenticate(request: web.Request, handler: Handler) -> web.StreamResp
         raise ApiError(503, "Sign-in is not available right now; try again shortly") from None
     if starting is not None:
         await asyncio.shield(starting)  # its outcome is this request's: one attempt, not two
-    request[USER] = await sign_in(request, identity)
+    request[USER] = await sign_in(request, identity, signing_in=canonical == SIGN_IN_PATH)
     return await handler(request)

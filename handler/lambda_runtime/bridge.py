@@ -2,6 +2,12 @@
 
 The request goes through aiohttp's own handling (middlewares, routing,
 `allow_head`), exactly like one that arrived on a socket.
+
+A management event, `{"debugflow": {...}}` sent by `aws lambda invoke` (an
+IAM-authorised call on the function itself), becomes a POST of that object to
+MANAGEMENT_PATH whose request state carries MANAGEMENT. Nothing else can set
+request state: not a Function URL event (its shape is AWS's, and it is always
+read as HTTP), not a request on a socket. The app decides what the path does.
 """
 
 from __future__ import annotations
@@ -9,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
+import json
 from typing import Any
 
 from aiohttp import web
@@ -22,6 +29,11 @@ from yarl import URL
 from handler.lambda_runtime.contract import DEADLINE_MS, REQUEST_ID
 
 BODY_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
+
+MANAGEMENT_KEY = "debugflow"
+MANAGEMENT_PATH = "/internal/manage"
+# Set only on the requests built from management events.
+MANAGEMENT = web.RequestKey("management", bool)
 
 
 class NotAnHttpEvent(ValueError):
@@ -61,6 +73,17 @@ def _body(event: dict[str, Any]) -> bytes:
     return body.encode("utf-8")
 
 
+def _management_event(event: Any) -> dict[str, Any]:
+    """A payload-v2.0-shaped event carrying the management object as its JSON body."""
+    return {
+        "version": "2.0",
+        "rawPath": MANAGEMENT_PATH,
+        "headers": {"content-type": "application/json", "host": "management.invalid"},
+        "requestContext": {"http": {"method": "POST", "path": MANAGEMENT_PATH}},
+        "body": json.dumps(event[MANAGEMENT_KEY]),
+    }
+
+
 def build_request(
     event: Any,
     writer: AbstractStreamWriter,
@@ -69,6 +92,13 @@ def build_request(
     request_id: str,
     deadline_ms: int | None,
 ) -> web.Request:
+    state: dict[Any, Any] = {REQUEST_ID: request_id}
+    if deadline_ms:
+        state[DEADLINE_MS] = deadline_ms
+    # An HTTP event is HTTP whatever else it carries; only a non-HTTP event manages.
+    if isinstance(event, dict) and MANAGEMENT_KEY in event and "requestContext" not in event:
+        event = _management_event(event)
+        state[MANAGEMENT] = True
     http = _http_context(event)
     method = str(http["method"]).upper()
     raw_path = event.get("rawPath") or http.get("path") or "/"
@@ -107,9 +137,6 @@ def build_request(
         URL(target, encoded=True),
     )
     context = event.get("requestContext") or {}
-    state: dict[Any, Any] = {REQUEST_ID: request_id}
-    if deadline_ms:
-        state[DEADLINE_MS] = deadline_ms
     return web.Request(
         message,
         payload,

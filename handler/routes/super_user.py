@@ -1,9 +1,11 @@
 """/api/super-user/: the super-user panel's routes (role super_user only).
 
-Paths and fields are the original front end's (SuperUserPanel.tsx), plus the
-web search switch and the audit log. No route here, or anywhere, makes a
-super user: that is `python -m handler admin grant super_user UID`. The
-original's transfer of the super-user role over HTTP is therefore left out.
+Paths and fields are the original front end's (SuperUserPanel.tsx) and the
+original backend's (routes/superUser.js), plus the web search switch and the
+audit log. A super user is made only by the transfer (initiated here, accepted
+by the chosen admin at /api/admin/transfer/accept) or on the command line
+(`python -m handler admin grant super_user UID`). OPENAPI_PATHS describes each
+operation for /openapi.json.
 """
 
 from __future__ import annotations
@@ -16,23 +18,19 @@ from handler import roles, validation
 from handler.chat.prompt import DEFAULT_PLATFORM_INSTRUCTIONS
 from handler.errors import bad_request, not_found
 from handler.keys import USER
-from handler.routes.admin import (
+from handler.routes import operator_input as read
+from handler.routes.common import pool_of
+from handler.routes.operator_changes import acting, apply_role, changing, switch_web_search
+from handler.routes.operator_schema import (
     NULLABLE_TIME,
     OPERATOR_USER,
     PAGE,
+    SUCCESS_MESSAGE,
+    SUPER_ROLE,
     USER_LIST,
-    apply_role,
-    changing,
-    duration,
-    grantable_role,
-    int_query,
     operation,
-    reason,
-    search_users,
-    uid_param,
 )
-from handler.routes.common import pool_of
-from handler.routes.openapi import _obj
+from handler.routes.schema import obj
 from handler.store import admin as store
 from handler.store import audit, settings
 from handler.timeutil import iso
@@ -59,10 +57,8 @@ async def promotion_requests(request: web.Request) -> web.Response:
 @roles.super_user
 async def deny_promotion(request: web.Request) -> web.Response:
     """Turn down a pending role suggestion (404 when there is none)."""
-    target_id = uid_param(request)
-    pool = await pool_of(request)
-    async with store.acting(pool, request[USER].id, target_id) as act:
-        roles.check_still(act.actor, roles.SUPER_ONLY)
+    target_id = read.uid_param(request)
+    async with acting(request, roles.SUPER_ONLY, target_id) as act:
         if act.target is None or act.target["suggested_role"] is None:
             raise not_found("Promotion request")
         await store.clear_suggestion(act.conn, target_id)
@@ -79,16 +75,19 @@ async def deny_promotion(request: web.Request) -> web.Response:
 @routes.get("/api/super-user/users/search/{query}")
 @roles.super_user
 async def super_search(request: web.Request) -> web.Response:
-    return await search_users(request)
+    query = read.search_query(request)
+    limit, offset = read.page(request)
+    pool = await pool_of(request)
+    return web.json_response(await store.search(pool, query, limit, offset))
 
 
 @routes.patch("/api/super-user/user/{id}/role")
 @roles.super_user
 async def change_role(request: web.Request) -> web.Response:
-    target_id = uid_param(request)
+    target_id = read.uid_param(request)
     body = await validation.json_object(request)
-    role = grantable_role(body, "role")
-    why = reason(body)
+    role = read.grantable_role(body, "role")
+    why = read.reason(body)
     actor_id = request[USER].id
     roles.check_not_self(actor_id, target_id, "change the role of")
     async with changing(request, target_id, roles.SUPER_ONLY) as act:
@@ -100,15 +99,15 @@ async def change_role(request: web.Request) -> web.Response:
 @roles.super_user
 async def change_status(request: web.Request) -> web.Response:
     """`active`, `banned`, or `blocked` for a `duration` (none: until lifted)."""
-    target_id = uid_param(request)
+    target_id = read.uid_param(request)
     body = await validation.json_object(request)
     status = body.get("status")
     if status not in store.STATUSES:
         raise bad_request(f"'status' must be one of {', '.join(store.STATUSES)}")
-    length = duration(body, allow_missing=True)
+    length = read.duration(body, allow_missing=True)
     if length is not None and status != "blocked":
         raise bad_request("'duration' applies only to status blocked")
-    why = reason(body)
+    why = read.reason(body)
     actor_id = request[USER].id
     roles.check_not_self(actor_id, target_id, "change the status of")
     async with changing(request, target_id, roles.SUPER_ONLY) as act:
@@ -130,6 +129,37 @@ async def change_status(request: web.Request) -> web.Response:
         )
     return web.json_response(
         {"success": True, "status": row["status"], "expiresAt": iso(row["blocked_until"])}
+    )
+
+
+@routes.post("/api/super-user/transfer/initiate")
+@roles.super_user
+async def initiate_transfer(request: web.Request) -> web.Response:
+    """Offer the role to an admin; it changes hands when they accept. A new offer
+    replaces the pending one."""
+    body = await validation.json_object(request)
+    target_id = read.uid(body.get("targetAdminId"), "'targetAdminId'")
+    async with acting(request, roles.SUPER_ONLY, target_id) as act:
+        if act.target is None or act.target["role"] != roles.ADMIN:
+            raise bad_request("The transfer's target must be an existing admin")
+        stored = await settings.locked_value(act.conn, settings.PENDING_TRANSFER)
+        previous = settings.decode_offer(stored)
+        offer = settings.TransferOffer(offered_by=act.actor["id"], to=target_id)
+        await settings.put(act.conn, settings.PENDING_TRANSFER, settings.encode_offer(offer))
+        await audit.record(
+            act.conn,
+            act.actor,
+            audit.TRANSFER_INITIATED,
+            target_id,
+            {"replaces": previous.to if previous else None},
+        )
+    email = act.target["email"] or target_id
+    return web.json_response(
+        {
+            "success": True,
+            "message": f"Transfer initiated: {email} must now accept it "
+            "(POST /api/admin/transfer/accept).",
+        }
     )
 
 
@@ -156,9 +186,7 @@ async def set_platform_instructions(request: web.Request) -> web.Response:
         body, "content", max_length=MAX_INSTRUCTIONS, nullable=True, allow_empty=True
     )
     stored = content if content and content.strip() else None
-    pool = await pool_of(request)
-    async with store.acting(pool, request[USER].id) as act:
-        roles.check_still(act.actor, roles.SUPER_ONLY)
+    async with acting(request, roles.SUPER_ONLY) as act:
         previous = await settings.locked_value(act.conn, settings.PLATFORM_INSTRUCTIONS)
         await settings.put(act.conn, settings.PLATFORM_INSTRUCTIONS, stored)
         await audit.record(
@@ -185,18 +213,7 @@ async def get_web_search(request: web.Request) -> web.Response:
 async def set_web_search(request: web.Request) -> web.Response:
     body = await validation.json_object(request)
     enabled = validation.boolean(body, "enabled")
-    pool = await pool_of(request)
-    async with store.acting(pool, request[USER].id) as act:
-        roles.check_still(act.actor, roles.SUPER_ONLY)
-        previous = await settings.locked_value(act.conn, settings.WEB_SEARCH_ENABLED)
-        await settings.put(act.conn, settings.WEB_SEARCH_ENABLED, "true" if enabled else "false")
-        await audit.record(
-            act.conn,
-            act.actor,
-            audit.WEB_SEARCH_CHANGED,
-            None,
-            {"from": settings.as_bool(previous, settings.WEB_SEARCH_DEFAULT), "to": enabled},
-        )
+    await switch_web_search(request, enabled)
     return web.json_response({"success": True, "enabled": enabled})
 
 
@@ -204,12 +221,12 @@ async def set_web_search(request: web.Request) -> web.Response:
 @roles.super_user
 async def audit_log(request: web.Request) -> web.Response:
     """Newest first; pass the last entry's id as `before` for the next page."""
-    limit = int_query(request, "limit", 50, 1, 500)
-    before = int_query(request, "before", 0, 1, 2**63 - 1) or None
+    limit = read.int_query(request, "limit", 50, 1, 500)
+    before = read.int_query(request, "before", 0, 1, 2**63 - 1) or None
     action = request.query.get("action")
     if action is not None and action not in audit.ACTIONS:
         raise bad_request(f"'action' must be one of {', '.join(audit.ACTIONS)}")
-    actor, target = (_optional_uid(request, name) for name in ("actor", "target"))
+    actor, target = (read.optional_uid_query(request, name) for name in ("actor", "target"))
     entries = await audit.entries(
         await pool_of(request),
         limit=limit,
@@ -224,26 +241,14 @@ async def audit_log(request: web.Request) -> web.Response:
     )
 
 
-def _optional_uid(request: web.Request, name: str) -> str | None:
-    value = request.query.get(name)
-    if value is None:
-        return None
-    if not value or len(value) > 128 or "\x00" in value:
-        raise bad_request(f"'{name}' must be a user id")
-    return value
-
-
-# OpenAPI: merged into handler/routes/openapi.py's PATHS.
-ROLE = "Role: super_user (403 for anyone else, admins included). "
-SUCCESS_MESSAGE = _obj(["success", "message"], success={"const": True}, message={"type": "string"})
-STATUS_RESULT = _obj(
+STATUS_RESULT = obj(
     ["success", "status", "expiresAt"],
     success={"const": True},
     status={"enum": list(store.STATUSES)},
     expiresAt=NULLABLE_TIME,
 )
 INSTRUCTIONS = {"type": ["string", "null"], "maxLength": MAX_INSTRUCTIONS}
-AUDIT_ENTRY = _obj(
+AUDIT_ENTRY = obj(
     ["id", "actor_id", "actor_role", "target_id", "action", "details", "created_at"],
     id={"type": "integer"},
     actor_id={"type": ["string", "null"]},
@@ -259,15 +264,18 @@ AUDIT_ENTRY = _obj(
 OPENAPI_PATHS: dict[str, dict[str, Any]] = {
     "/api/super-user/admins": {
         "get": operation(
-            "The super user and the admins", "The super user first.", USER_LIST, role=ROLE
+            "The super user and the admins", "The super user first.", USER_LIST, role=SUPER_ROLE
         )
     },
     "/api/super-user/promotion-requests": {
         "get": operation(
-            "Pending suggestions that a user become admin",
-            "Oldest first, with `suggestion_reason` and `suggested_by` (the admin).",
+            "Pending role suggestions",
+            "Promotions (`suggested_role` admin) and demotions (`user`) alike, oldest first, "
+            "with `suggestion_reason` and `suggested_by` (the admin). Each holds further "
+            "suggestions for that user back until it is settled: approved with "
+            "PATCH /api/super-user/user/{id}/role, or denied.",
             USER_LIST,
-            role=ROLE,
+            role=SUPER_ROLE,
         )
     },
     "/api/super-user/promotion-request/{id}": {
@@ -275,16 +283,16 @@ OPENAPI_PATHS: dict[str, dict[str, Any]] = {
             "Deny a pending role suggestion",
             "404 when the user has none. Audited as SUGGESTION_DENIED.",
             SUCCESS_MESSAGE,
-            role=ROLE,
+            role=SUPER_ROLE,
             path=("id",),
         )
     },
     "/api/super-user/users/search/{query}": {
         "get": operation(
             "Find users by uid, email or name",
-            "As /api/admin/users/search/{query}.",
+            "As /api/admin/users/search/{query}, with `last_login` (the last sign-in).",
             USER_LIST,
-            role=ROLE,
+            role=SUPER_ROLE,
             path=("query",),
             query=PAGE,
         )
@@ -292,12 +300,13 @@ OPENAPI_PATHS: dict[str, dict[str, Any]] = {
     "/api/super-user/user/{id}/role": {
         "patch": operation(
             "Change a user's role",
-            "`role` is `admin` or `user`; `super_user` is refused (400): a super user is made "
-            "only with `python -m handler admin grant super_user UID`. Not for oneself (400). "
+            "`role` is `admin` or `user`; `super_user` is refused (400): the super user hands "
+            "the role over with a transfer (or an operator with `python -m handler admin "
+            "grant super_user UID`). Not for oneself (400). "
             "Settles any pending suggestion. Audited as ROLE_CHANGED.",
-            _obj(["success", "user"], success={"const": True}, user=OPERATOR_USER),
-            role=ROLE,
-            body=_obj(
+            obj(["success", "user"], success={"const": True}, user=OPERATOR_USER),
+            role=SUPER_ROLE,
+            body=obj(
                 ["role"],
                 role={"enum": list(roles.GRANTABLE)},
                 reason={"type": ["string", "null"], "maxLength": 1000},
@@ -312,8 +321,8 @@ OPENAPI_PATHS: dict[str, dict[str, Any]] = {
             "the block lasts until lifted. The user is refused (403) from their next request "
             "on. Not for oneself (400). Audited as STATUS_CHANGED.",
             STATUS_RESULT,
-            role=ROLE,
-            body=_obj(
+            role=SUPER_ROLE,
+            body=obj(
                 ["status"],
                 status={"enum": list(store.STATUSES)},
                 duration={"enum": [*store.DURATIONS, None]},
@@ -322,47 +331,58 @@ OPENAPI_PATHS: dict[str, dict[str, Any]] = {
             path=("id",),
         )
     },
+    "/api/super-user/transfer/initiate": {
+        "post": operation(
+            "Offer the super-user role to an admin",
+            "`targetAdminId`: an existing admin (400 otherwise). Nothing changes until that "
+            "admin accepts (POST /api/admin/transfer/accept); a new offer replaces a pending "
+            "one. Audited as TRANSFER_INITIATED.",
+            SUCCESS_MESSAGE,
+            role=SUPER_ROLE,
+            body=obj(["targetAdminId"], targetAdminId={"type": "string"}),
+        )
+    },
     "/api/super-user/global-context": {
         "get": operation(
             "The platform-wide instructions",
             "Every answer's prompt starts with them. `content` is what is stored (empty when "
             "the built-in `default` applies).",
-            _obj(
+            obj(
                 ["content", "is_default", "default", "updated_at"],
                 content={"type": "string"},
                 is_default={"type": "boolean"},
                 default={"type": "string"},
                 updated_at=NULLABLE_TIME,
             ),
-            role=ROLE,
+            role=SUPER_ROLE,
         ),
         "post": operation(
             "Set the platform-wide instructions",
             "Empty or null restores the built-in default. Applies from the next chat request. "
             "Audited as PLATFORM_INSTRUCTIONS_CHANGED with the old and new text.",
-            _obj(
+            obj(
                 ["success", "content", "is_default"],
                 success={"const": True},
                 content={"type": "string"},
                 is_default={"type": "boolean"},
             ),
-            role=ROLE,
-            body=_obj(["content"], content=INSTRUCTIONS),
+            role=SUPER_ROLE,
+            body=obj(["content"], content=INSTRUCTIONS),
         ),
     },
     "/api/super-user/web-search": {
         "get": operation(
             "Whether web search is on for the platform",
             "On unless switched off.",
-            _obj(["enabled"], enabled={"type": "boolean"}),
-            role=ROLE,
+            obj(["enabled"], enabled={"type": "boolean"}),
+            role=SUPER_ROLE,
         ),
         "patch": operation(
             "Switch web search on or off for the platform",
             "Audited as WEB_SEARCH_CHANGED.",
-            _obj(["success", "enabled"], success={"const": True}, enabled={"type": "boolean"}),
-            role=ROLE,
-            body=_obj(["enabled"], enabled={"type": "boolean"}),
+            obj(["success", "enabled"], success={"const": True}, enabled={"type": "boolean"}),
+            role=SUPER_ROLE,
+            body=obj(["enabled"], enabled={"type": "boolean"}),
         ),
     },
     "/api/super-user/audit-log": {
@@ -372,12 +392,12 @@ OPENAPI_PATHS: dict[str, dict[str, Any]] = {
             "the command line), target (null for platform settings), action, details, "
             "time. Filters: `actor`, `target` (uids), `action`. Next page: "
             "`before=<next_before>`.",
-            _obj(
+            obj(
                 ["entries", "next_before"],
                 entries={"type": "array", "items": AUDIT_ENTRY},
                 next_before={"type": ["integer", "null"]},
             ),
-            role=ROLE,
+            role=SUPER_ROLE,
             query=(("limit", "page size (1-500)"), ("before", "entries older than this id")),
             text_query=("actor", "target", "action"),
         )

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
-from handler.store.usage import LAST_24H, TIERS, TODAY
+from handler.store.usage import TIERS, TODAY
 from handler.timeutil import iso
 
 if TYPE_CHECKING:
@@ -40,14 +40,15 @@ VIEW_COLUMNS = f"""
     u.id, u.email, u.name, u.role,
     CASE WHEN {_LAPSED} THEN 'active' ELSE u.status END AS status,
     CASE WHEN {_LAPSED} THEN NULL ELSE u.blocked_until END AS block_expires_at,
-    u.tier, u.suggested_role, u.suggestion_reason, u.suggested_by, u.suggested_at, u.created_at
+    u.tier, u.suggested_role, u.suggestion_reason, u.suggested_by, u.suggested_at, u.created_at,
+    u.last_login_at AS last_login
 """
 _IN_FORCE = "u.status = 'blocked' AND (u.blocked_until IS NULL OR u.blocked_until > now())"
 
 
 def view(row: asyncpg.Record) -> dict[str, Any]:
     out = dict(row)
-    for key in ("block_expires_at", "suggested_at", "created_at"):
+    for key in ("block_expires_at", "suggested_at", "created_at", "last_login"):
         if key in out:
             out[key] = iso(out[key])
     return out
@@ -87,6 +88,11 @@ async def locked_user(conn: asyncpg.Connection, user_id: str) -> asyncpg.Record 
 
 async def locked_super_user(conn: asyncpg.Connection) -> asyncpg.Record | None:
     return await conn.fetchrow("SELECT id, email FROM users WHERE role = 'super_user' FOR UPDATE")
+
+
+async def super_user_id(pool: asyncpg.Pool) -> str | None:
+    """The super user's id as of now (unlocked: `acting` locks and re-reads it)."""
+    return await pool.fetchval("SELECT id FROM users WHERE role = 'super_user'")
 
 
 async def set_block(
@@ -208,25 +214,26 @@ async def staff(pool: asyncpg.Pool) -> list[dict[str, Any]]:
 
 
 async def promotion_requests(pool: asyncpg.Pool) -> list[dict[str, Any]]:
-    """Pending suggestions that a user become admin, oldest first."""
+    """Pending role suggestions, promotions and demotions alike, oldest first: the
+    super user settles each, and until then it holds further suggestions back."""
     rows = await pool.fetch(
-        f"SELECT {VIEW_COLUMNS} FROM users u WHERE u.suggested_role = 'admin' "
+        f"SELECT {VIEW_COLUMNS} FROM users u WHERE u.suggested_role IS NOT NULL "
         "ORDER BY u.suggested_at, u.id"
     )
     return [view(r) for r in rows]
 
 
 async def dashboard(pool: asyncpg.Pool) -> dict[str, Any]:
-    """The dashboard's figures in one round trip. Active: sent a chat request."""
+    """The dashboard's figures in one round trip. Active: signed in (as the original)."""
     row = await pool.fetchrow(
         f"""
         SELECT (SELECT count(*) FROM users)::int AS total_users,
-               (SELECT count(DISTINCT user_id) FROM usage_hourly
-                WHERE hour >= {LAST_24H})::int AS daily,
-               (SELECT count(DISTINCT user_id) FROM usage_hourly
-                WHERE hour >= {LAST_24H} - interval '6 days')::int AS weekly,
-               (SELECT count(DISTINCT user_id) FROM usage_hourly
-                WHERE hour >= {LAST_24H} - interval '29 days')::int AS monthly,
+               (SELECT count(*) FROM users
+                WHERE last_login_at > now() - interval '1 day')::int AS daily,
+               (SELECT count(*) FROM users
+                WHERE last_login_at > now() - interval '7 days')::int AS weekly,
+               (SELECT count(*) FROM users
+                WHERE last_login_at > now() - interval '30 days')::int AS monthly,
                (SELECT count(*) FROM sessions)::int AS sessions,
                (SELECT count(*) FROM messages WHERE NOT is_deleted)::int AS messages,
                (SELECT COALESCE(sum(requests), 0) FROM usage_hourly

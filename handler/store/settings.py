@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import json
+from typing import TYPE_CHECKING, NamedTuple
 
 if TYPE_CHECKING:
     import asyncpg
@@ -12,6 +13,23 @@ PLATFORM_INSTRUCTIONS = "platform_instructions"
 # 'true' or 'false'; unset means on, as in the original.
 WEB_SEARCH_ENABLED = "web_search_enabled"
 WEB_SEARCH_DEFAULT = True
+# The super user's offer of the role to an admin, until it is accepted (the
+# original's key; the value names the offerer too, so that an offer does not
+# outlive them).
+PENDING_TRANSFER = "pending_super_user_transfer"
+
+
+class TransferOffer(NamedTuple):
+    offered_by: str  # the super user who made the offer
+    to: str  # the admin who may accept it
+
+
+def encode_offer(offer: TransferOffer) -> str:
+    return json.dumps(offer._asdict())
+
+
+def decode_offer(stored: str | None) -> TransferOffer | None:
+    return None if stored is None else TransferOffer(**json.loads(stored))
 
 
 async def value(conn: asyncpg.Connection | asyncpg.Pool, key: str) -> asyncpg.Record | None:

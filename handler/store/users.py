@@ -47,21 +47,24 @@ async def delete_account(pool: asyncpg.Pool, user_id: str) -> None:
     await pool.execute("DELETE FROM users WHERE id = $1", user_id)
 
 
-# Insert on first sight; update only when the token says something new, so an
-# ordinary request does not write.
+# Insert on first sight; update only when the token says something new or the
+# request is a sign-in ($6: the front end's GET /protected), so an ordinary
+# request does not write.
 _UPSERT = """
 WITH changed AS (
-    INSERT INTO users (id, email, name, email_verified, sign_in_provider)
-    VALUES ($1, $2, $3, $4, $5)
+    INSERT INTO users (id, email, name, email_verified, sign_in_provider, last_login_at)
+    VALUES ($1, $2, $3, $4, $5, CASE WHEN $6 THEN now() END)
     ON CONFLICT (id) DO UPDATE SET
         email = EXCLUDED.email,
         name = COALESCE(EXCLUDED.name, users.name),
         email_verified = EXCLUDED.email_verified,
         sign_in_provider = EXCLUDED.sign_in_provider,
+        last_login_at = COALESCE(EXCLUDED.last_login_at, users.last_login_at),
         updated_at = now()
     WHERE (users.email, users.email_verified, users.sign_in_provider)
               IS DISTINCT FROM (EXCLUDED.email, EXCLUDED.email_verified, EXCLUDED.sign_in_provider)
        OR (EXCLUDED.name IS NOT NULL AND users.name IS DISTINCT FROM EXCLUDED.name)
+       OR $6
     RETURNING id, email, name, role, status, tier, blocked_until
 )
 SELECT * FROM changed
@@ -85,9 +88,16 @@ async def sign_in(
     name: str | None,
     email_verified: bool,
     sign_in_provider: str | None,
+    *,
+    signing_in: bool = False,
 ) -> Any:
-    """The caller's row, created or refreshed; None if it vanished meanwhile."""
-    row = await pool.fetchrow(_UPSERT, uid, email, name, email_verified, sign_in_provider)
+    """The caller's row, created or refreshed; None if it vanished meanwhile.
+
+    `signing_in` records the time as the user's last sign-in.
+    """
+    row = await pool.fetchrow(
+        _UPSERT, uid, email, name, email_verified, sign_in_provider, signing_in
+    )
     if row is None:
         row = await pool.fetchrow(_SELECT, uid)
     return row
