@@ -1,4 +1,4 @@
-"""Cross-cutting request handling: access log, CORS, body limit, JSON errors."""
+"""Cross-cutting request handling: access log and metrics, CORS, body limit, JSON errors."""
 
 from __future__ import annotations
 
@@ -10,8 +10,10 @@ import uuid
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
+from handler.db.errors import DatabaseBusy, DatabaseUnavailable
 from handler.errors import ApiError, json_error
 from handler.keys import REQUEST_ID, RESPONSE_STARTED, SETTINGS
+from handler.metrics import METRICS, RECEIVED_AT, Metric, Metrics, route_of
 
 log = logging.getLogger("handler.access")
 
@@ -25,12 +27,17 @@ _MESSAGES = {
 }
 
 
+def install(app: web.Application) -> None:
+    """The state these middlewares keep: the metrics writer."""
+    app[METRICS] = Metrics.from_settings(app[SETTINGS])
+
+
 @web.middleware
 async def access_log(request: web.Request, handler: Handler) -> web.StreamResponse:
     """One JSON line per request; never headers, tokens or bodies."""
     if REQUEST_ID not in request:
         request[REQUEST_ID] = uuid.uuid4().hex
-    started = time.perf_counter()
+    started = request[RECEIVED_AT] = time.perf_counter()
     status = 500
     try:
         response = await handler(request)
@@ -52,6 +59,25 @@ async def access_log(request: web.Request, handler: Handler) -> web.StreamRespon
                 "request_id": request[REQUEST_ID],
             },
         )
+        _count(request, status)
+
+
+def _count(request: web.Request, status: int) -> None:
+    """Requests per service; 4xx and 5xx per route as well. A client that went
+    away (499) is neither: closing a tab mid-answer is not an error."""
+    errors = {}
+    if status >= 500:
+        errors["ServerErrors"] = Metric(1)
+    elif 400 <= status < 499:
+        errors["ClientErrors"] = Metric(1)
+    request.app[METRICS].emit(
+        {"Requests": Metric(1)},
+        route=route_of(request),
+        by_route=errors,
+        method=request.method,
+        status=status,
+        request_id=request[REQUEST_ID],
+    )
 
 
 @web.middleware
@@ -108,6 +134,12 @@ async def errors(request: web.Request, handler: Handler) -> web.StreamResponse:
         if request.get(RESPONSE_STARTED):
             raise
         if isinstance(exc, ApiError):
+            if isinstance(exc, DatabaseUnavailable | DatabaseBusy):
+                request.app[METRICS].emit(
+                    {"DatabaseRefusals": Metric(1)},
+                    reason=type(exc).__name__,
+                    request_id=request.get(REQUEST_ID),
+                )
             return exc.response()
         if isinstance(exc, web.HTTPException) and exc.status >= 400:
             message = _MESSAGES.get(exc.status, exc.reason)
