@@ -16,6 +16,7 @@ from handler.keys import REQUEST_ID, RESPONSE_STARTED, SETTINGS
 from handler.metrics import METRICS, RECEIVED_AT, Metric, Metrics, route_of
 
 log = logging.getLogger("handler.access")
+cors_log = logging.getLogger("handler.cors")
 
 CORS_METHODS = "GET, POST, PUT, PATCH, DELETE, OPTIONS"
 CORS_HEADERS = "Content-Type, Authorization, X-Requested-With"
@@ -26,10 +27,16 @@ _MESSAGES = {
     405: "Method not allowed",
 }
 
+# Origins already named in a warning. Bounded: arbitrary Origin headers must not
+# grow memory or the log; past the bound, refusals are no longer logged.
+REFUSED_ORIGINS = web.AppKey("refused_origins", set[str])
+MAX_REFUSED_ORIGINS = 256
+
 
 def install(app: web.Application) -> None:
-    """The state these middlewares keep: the metrics writer."""
+    """The state these middlewares keep: the metrics writer, origins warned about."""
     app[METRICS] = Metrics.from_settings(app[SETTINGS])
+    app[REFUSED_ORIGINS] = set()
 
 
 @web.middleware
@@ -85,8 +92,16 @@ async def preflight(request: web.Request, handler: Handler) -> web.StreamRespons
     """Answer CORS preflights for listed origins; the app, not AWS, decides them."""
     if request.method != "OPTIONS" or "Access-Control-Request-Method" not in request.headers:
         return await handler(request)
-    if request.headers.get("Origin") not in request.app[SETTINGS].cors_origins:
-        return json_error(403, "Origin not allowed")
+    origin = request.headers.get("Origin")
+    if origin is None:
+        return json_error(403, "A CORS preflight needs an Origin header")
+    if origin not in request.app[SETTINGS].cors_origins:
+        _warn_once(request, origin, "CORS preflight refused")
+        return json_error(
+            403,
+            f"Origin {origin!r} is not allowed: the server's CORS_ORIGINS does not list it",
+            origin=origin,
+        )
     return web.Response(
         status=204,
         headers={
@@ -113,6 +128,20 @@ async def cors_headers(request: web.BaseRequest, response: web.StreamResponse) -
     if origin in request.app[SETTINGS].cors_origins:
         response.headers["Access-Control-Allow-Origin"] = origin
         response.headers["Access-Control-Allow-Credentials"] = "true"
+    else:
+        _warn_once(request, origin, "a browser will hide this response from its page")
+
+
+def _warn_once(request: web.BaseRequest, origin: str, consequence: str) -> None:
+    """One warning per refused origin, naming it and the setting that would allow it."""
+    seen = request.app[REFUSED_ORIGINS]
+    if origin in seen or len(seen) >= MAX_REFUSED_ORIGINS:
+        return
+    seen.add(origin)
+    cors_log.warning(
+        f"origin not in CORS_ORIGINS: {consequence} (warned once per origin)",
+        extra={"origin": origin, "cors_origins": ",".join(request.app[SETTINGS].cors_origins)},
+    )
 
 
 @web.middleware
