@@ -21,7 +21,7 @@ from handler.keys import DATABASE
 from handler.metrics import Metric, Metrics, document
 from handler.routes.answer_metrics import AnswerMeter
 from handler.settings import Settings
-from tests.chatstream import chat
+from tests.chatstream import chat, read
 from tests.standins import tavily as tv
 
 # --- the reader ------------------------------------------------------------------------
@@ -372,3 +372,31 @@ def test_a_fallback_status_counts_as_a_fallback():
     failed.observe(Failed("The model did not answer in time"))
     assert failed.metrics()["ModelFallbacks"] == Metric(0)
     assert failed.outcome == "failed"
+
+
+async def test_under_lambda_every_stdout_line_with_metrics_is_valid_emf(
+    start_lambda, firebase, capfd
+):
+    """The real runtime loop in its own process (METRICS unset: `auto`): its stdout,
+    which Lambda sends to CloudWatch Logs, carries the metric lines whole, between the
+    JSON log lines, named after the function."""
+    url = await start_lambda(LOG_LEVEL="INFO")
+    auth = {"Authorization": f"Bearer {firebase.token('alice')}"}
+    session = await (await url.post("/api/sessions", headers=auth)).json()
+    transcript = await read(
+        await url.post(
+            "/api/chat", json={"sessionId": session["id"], "message": "hi"}, headers=auth
+        )
+    )
+    assert transcript.events[-1] == "[DONE]"
+    assert (await url.get("/api/sessions")).status == 401
+    await url.emulator.stop_function()  # its output is all written
+    lines = capfd.readouterr().out.splitlines()
+    records = [json.loads(line) for line in lines if line.startswith("{")]
+    assert any(r.get("message") == "request" for r in records)  # the log is there too
+    points = [p for line in lines if '"_aws"' in line for p in read_emf(line)]
+    service = {"Service": "debugflow-emulated"}
+    assert {dict(p.dimensions)["Service"] for p in points} == set(service.values())
+    (first,) = [p for p in points if p.name == "TimeToFirstToken"]
+    assert first.value > 0
+    assert sum(p.value for p in points if p.name == "ClientErrors") == 2  # service + route
