@@ -87,6 +87,7 @@ def create_app(settings: Settings) -> web.Application:
     app[SECRETS] = Secrets(settings)
     app[DATABASE] = Database(settings, app[SECRETS])
     app[BACKGROUND] = BackgroundTasks()
+    middlewares.install(app)
     # Under Lambda, summaries and index writes finish before the container is frozen.
     app[AFTER_INVOKE] = [app[BACKGROUND].drain]
     app.cleanup_ctx.extend([_database, _clients])

@@ -368,6 +368,19 @@ class Settings:
     on_lambda: bool = _setting(
         "AWS_LAMBDA_RUNTIME_API", lambda raw: bool(raw.strip()), False, "Set by Lambda itself."
     )
+    # Metrics (handler/metrics.py): CloudWatch Embedded Metric Format lines on stdout.
+    metrics: str = _setting(
+        "METRICS",
+        _choice(("auto", "emf", "off")),
+        "auto",
+        "`emf`: write CloudWatch metric lines to stdout; `auto`: only on Lambda.",
+    )
+    function_name: str = _setting(
+        "AWS_LAMBDA_FUNCTION_NAME",
+        lambda raw: raw.strip() or "debugflow",
+        "debugflow",
+        "Set by Lambda itself; the metrics' `Service` dimension.",
+    )
 
     @property
     def database_pool_size(self) -> int:

@@ -174,3 +174,21 @@ module "alarms" {
   nat_gateway_ids        = module.network.nat_gateway_ids
   tags                   = var.tags
 }
+
+module "dashboard" {
+  source = "./modules/dashboard"
+  count  = var.dashboard_enabled ? 1 : 0
+
+  name                   = "${var.name}-${var.environment}"
+  region                 = var.region
+  function_name          = module.function.function_name
+  log_group_name         = module.function.log_group_name
+  db_instance_identifier = module.database.instance_identifier
+  # The database module names its proxy after the stack, as it does the instance.
+  db_proxy_name = var.enable_rds_proxy ? "${var.name}-${var.environment}" : null
+  # Built from the names, so the plan shows the whole dashboard before any apply.
+  alarm_arns = [
+    for alarm in flatten(module.alarms[*].alarm_names) :
+    "arn:${local.partition}:cloudwatch:${var.region}:${var.account_id}:alarm:${alarm}"
+  ]
+}

@@ -87,3 +87,8 @@ output "alarm_topic_arn" {
   description = "SNS topic of the alarms (null when alarms_enabled = false)."
   value       = one(module.alarms[*].topic_arn)
 }
+
+output "dashboard_url" {
+  description = "Console address of the CloudWatch dashboard (null when dashboard_enabled = false)."
+  value       = one(module.dashboard[*].dashboard_url)
+}

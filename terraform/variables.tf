@@ -356,3 +356,11 @@ variable "alarm_email" {
     error_message = "alarm_email must be an e-mail address."
   }
 }
+
+# --- dashboard -------------------------------------------------------------------------
+
+variable "dashboard_enabled" {
+  description = "Create the CloudWatch dashboard of the app's metrics beside the function's and the database's."
+  type        = bool
+  default     = true
+}

@@ -1,6 +1,7 @@
 """The reusable rate-limit check, and CORS as the front end needs it."""
 
 import asyncio
+import logging
 from datetime import datetime
 
 from aiohttp import web
@@ -8,6 +9,7 @@ from aiohttp import web
 from handler import ratelimit
 from handler.app import create_app
 from handler.keys import USER
+from handler.middlewares import MAX_REFUSED_ORIGINS
 from handler.settings import RateLimits
 from tests.conftest import Api
 
@@ -90,15 +92,50 @@ async def test_preflight_for_an_allowed_origin(api):
     assert "Authorization" in resp.headers["Access-Control-Allow-Headers"]
 
 
-async def test_preflight_for_another_origin_is_refused(api):
-    resp = await api.call(
-        "OPTIONS",
-        "/api/sessions",
-        uid=None,
-        headers={"Origin": "https://evil.example", "Access-Control-Request-Method": "GET"},
-    )
+async def test_preflight_for_another_origin_is_refused_and_named(api, caplog):
+    async def preflight(origin: str):
+        return await api.call(
+            "OPTIONS",
+            "/api/sessions",
+            uid=None,
+            headers={"Origin": origin, "Access-Control-Request-Method": "GET"},
+        )
+
+    caplog.set_level(logging.WARNING, logger="handler.cors")
+    resp = await preflight("https://evil.example")
     assert resp.status == 403
     assert "Access-Control-Allow-Origin" not in resp.headers
+    body = await resp.json()
+    assert body["origin"] == "https://evil.example"
+    assert "'https://evil.example'" in body["error"] and "CORS_ORIGINS" in body["error"]
+    (warning,) = caplog.records
+    assert (warning.origin, warning.cors_origins) == ("https://evil.example", ORIGIN)
+    assert "CORS_ORIGINS" in warning.getMessage()
+    # Named once per origin: a retrying page does not fill the log.
+    assert (await preflight("https://evil.example")).status == 403
+    assert (await preflight("http://localhost:3001")).status == 403
+    assert [r.origin for r in caplog.records] == ["https://evil.example", "http://localhost:3001"]
+
+
+async def test_a_preflight_without_an_origin_says_so(api):
+    resp = await api.call(
+        "OPTIONS", "/api/sessions", uid=None, headers={"Access-Control-Request-Method": "GET"}
+    )
+    assert resp.status == 403
+    assert "Origin header" in (await resp.json())["error"]
+
+
+async def test_requests_from_a_refused_origin_are_warned_about_once(api, caplog):
+    caplog.set_level(logging.WARNING, logger="handler.cors")
+    other = {"Origin": "https://app.example.com"}
+    for _ in range(3):
+        resp = await api.call("GET", "/api/sessions", headers=other)
+        assert resp.status == 200  # served; the browser is what hides it
+        assert "Access-Control-Allow-Origin" not in resp.headers
+    assert (await api.call("GET", "/api/sessions", headers={"Origin": ORIGIN})).status == 200
+    (warning,) = caplog.records
+    assert warning.origin == "https://app.example.com"
+    assert "hide" in warning.getMessage()
 
 
 async def test_responses_carry_cors_headers_even_on_errors(api):
@@ -152,3 +189,11 @@ async def test_rate_limited_chat_carries_cors_headers(make_chat_api):
     assert resp.status == 429
     _assert_cors(resp)
     assert resp.headers["X-RateLimit-Remaining"] == "0"
+
+
+async def test_refused_origins_cannot_grow_the_log_without_bound(api, caplog):
+    caplog.set_level(logging.WARNING, logger="handler.cors")
+    for i in range(MAX_REFUSED_ORIGINS + 5):
+        headers = {"Origin": f"https://{i}.example", "Access-Control-Request-Method": "GET"}
+        assert (await api.call("OPTIONS", "/api/sessions", uid=None, headers=headers)).status == 403
+    assert len(caplog.records) == MAX_REFUSED_ORIGINS

@@ -416,3 +416,125 @@ def test_each_stack_has_its_own_final_snapshot_name(tf, package):
         "terraform_data.snapshot_suffix.output",
         "terraform_data.snapshot_suffix",
     ]
+
+
+def test_dashboard_and_app_alarms_read_as_an_operator_would(tf, package):
+    """The dashboard's JSON and the two app alarms, from the plan: every graph names
+    a metric the app or AWS publishes, with the dimensions it is published under."""
+    planned = plan(tf, package, enable_rds_proxy=True, reserved_concurrency=10)
+    function = after(planned, "module.function.aws_lambda_function.this")["function_name"]
+    instance = after(planned, "module.database.aws_db_instance.this")["identifier"]
+    proxy = after(planned, "module.database.aws_db_proxy.this[0]")["name"]
+    (dashboard,) = resources(planned, "aws_cloudwatch_dashboard")
+    body = json.loads(dashboard["change"]["after"]["dashboard_body"])
+    widgets = body["widgets"]
+
+    graphed = set()
+    for widget in widgets:
+        for line in widget["properties"].get("metrics", []):
+            if isinstance(line[0], str):  # [namespace, name, dimension, value, options]
+                graphed.add((line[0], line[1], line[2], line[3], line[4]["stat"]))
+    app = {"Service": function}
+    expected = {
+        ("DebugFlow", name, "Service", function, stat)
+        for name, stats in {
+            "TimeToFirstToken": ("p50", "p90"),
+            "AnswerDuration": ("p50", "p90"),
+            "AnswerTokens": ("Average", "p90"),
+            "Answers": ("Sum",),
+            "AnswerFailures": ("Sum",),
+            "ModelFallbacks": ("Sum",),
+            "Requests": ("Sum",),
+            "ClientErrors": ("Sum",),
+            "ServerErrors": ("Sum",),
+            "DatabaseRefusals": ("Sum",),
+            "WebSearches": ("Sum",),
+            "WebSearchFailures": ("Sum",),
+        }.items()
+        for stat in stats
+    }
+    expected |= {
+        ("AWS/Lambda", name, "FunctionName", function, stat)
+        for name, stat in [
+            ("Invocations", "Sum"),
+            ("Errors", "Sum"),
+            ("Throttles", "Sum"),
+            ("Duration", "p50"),
+            ("Duration", "p90"),
+            ("Duration", "Maximum"),
+            ("ConcurrentExecutions", "Maximum"),
+        ]
+    }
+    expected |= {
+        ("AWS/RDS", "DatabaseConnections", "DBInstanceIdentifier", instance, "Maximum"),
+        ("AWS/RDS", "CPUUtilization", "DBInstanceIdentifier", instance, "Average"),
+        ("AWS/RDS", "FreeableMemory", "DBInstanceIdentifier", instance, "Minimum"),
+        ("AWS/RDS", "ClientConnections", "ProxyName", proxy, "Maximum"),
+        ("AWS/RDS", "DatabaseConnections", "ProxyName", proxy, "Maximum"),
+        ("AWS/RDS", "DatabaseConnectionsCurrentlySessionPinned", "ProxyName", proxy, "Maximum"),
+    }
+    assert graphed == expected
+    searches = [
+        line[0]["expression"]
+        for widget in widgets
+        for line in widget["properties"].get("metrics", [])
+        if isinstance(line[0], dict)
+    ]
+    assert searches == [
+        f'SEARCH(\'{{"DebugFlow",Route,Service}} MetricName="{name}" Service="{function}"\','
+        " 'Sum', 300)"
+        for name in ("ServerErrors", "ClientErrors")
+    ]
+    (log_table,) = [w for w in widgets if w["type"] == "log"]
+    log_group = after(planned, "module.function.aws_cloudwatch_log_group.this")["name"]
+    assert log_table["properties"]["query"].startswith(f"SOURCE '{log_group}' |")
+    assert "by error" in log_table["properties"]["query"]
+    # Every alarm's state is on the first row, the app's two included.
+    alarms = {
+        r["change"]["after"]["alarm_name"]: r["change"]["after"]
+        for r in resources(planned, "aws_cloudwatch_metric_alarm")
+    }
+    (alarm_row,) = [w for w in widgets if w["type"] == "alarm"]
+    assert alarm_row["y"] == 0
+    assert sorted(alarm_row["properties"]["alarms"]) == sorted(
+        f"arn:aws:cloudwatch:eu-west-1:123456789012:alarm:{name}" for name in alarms
+    )
+    # Laid out on CloudWatch's 24-unit grid without overlaps.
+    cells = set()
+    for w in widgets:
+        assert w["x"] >= 0 and w["x"] + w["width"] <= 24 and w["height"] > 0
+        area = {
+            (x, y)
+            for x in range(w["x"], w["x"] + w["width"])
+            for y in range(w["y"], w["y"] + w["height"])
+        }
+        assert not cells & area
+        cells |= area
+
+    errors = alarms["debugflow-prod-app-5xx"]
+    assert (errors["namespace"], errors["metric_name"], errors["dimensions"]) == (
+        "DebugFlow",
+        "ServerErrors",
+        app,
+    )
+    assert (errors["statistic"], errors["period"], errors["threshold"]) == ("Sum", 300, 5)
+    first_token = alarms["debugflow-prod-time-to-first-token"]
+    assert (first_token["metric_name"], first_token["dimensions"]) == ("TimeToFirstToken", app)
+    assert first_token["extended_statistic"] == "p90"
+    assert first_token["statistic"] is None
+    assert (first_token["datapoints_to_alarm"], first_token["evaluation_periods"]) == (2, 3)
+    assert first_token["threshold"] == 8000
+    assert first_token["evaluate_low_sample_count_percentiles"] == "ignore"
+    for alarm in (errors, first_token):
+        assert alarm["treat_missing_data"] == "notBreaching"
+    for name in ("app_server_errors", "time_to_first_token"):
+        actions = references(
+            planned, "alarms", f"aws_cloudwatch_metric_alarm.{name}", "alarm_actions"
+        )
+        assert "local.actions" in actions
+
+    without = plan(tf, package, dashboard_enabled=False)
+    assert resources(without, "aws_cloudwatch_dashboard") == []
+    unproxied = plan(tf, package)
+    (dashboard,) = resources(unproxied, "aws_cloudwatch_dashboard")
+    assert "ProxyName" not in dashboard["change"]["after"]["dashboard_body"]

@@ -12,7 +12,9 @@ from handler.chat.events import Done, KeepAlive
 from handler.chat.plan import ChatRequest
 from handler.chat.turn import run_turn
 from handler.errors import bad_request
-from handler.keys import CHAT, DEADLINE_MS, SETTINGS, USER
+from handler.keys import CHAT, DEADLINE_MS, REQUEST_ID, SETTINGS, USER
+from handler.metrics import METRICS, RECEIVED_AT
+from handler.routes.answer_metrics import AnswerMeter
 from handler.sse import EventStream
 
 log = logging.getLogger(__name__)
@@ -66,8 +68,10 @@ async def chat(request: web.Request) -> web.StreamResponse:
     turn = run_turn(
         services, user, chat_request, deadline=deadline_ms / 1000 if deadline_ms else None
     )
+    meter = AnswerMeter(request[RECEIVED_AT])
     try:
         async for event in turn:
+            meter.observe(event)
             if isinstance(event, KeepAlive):
                 await stream.comment("keep-alive")
             elif isinstance(event, Done):
@@ -78,4 +82,11 @@ async def chat(request: web.Request) -> web.StreamResponse:
         log.info("client disconnected", extra={"session_id": str(chat_request.session_id)})
     finally:
         await turn.aclose()  # stops the model and saves what was generated
+        request.app[METRICS].emit(
+            meter.metrics(),
+            model=services.model.name,
+            outcome=meter.outcome,
+            error=meter.error,
+            request_id=request[REQUEST_ID],
+        )
     return response

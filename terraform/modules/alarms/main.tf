@@ -90,6 +90,49 @@ resource "aws_cloudwatch_metric_alarm" "function_concurrency" {
   tags                = var.tags
 }
 
+# --- the app's own metrics (EMF lines, handler/metrics.py) ----------------------------
+# A streamed response is a successful invocation whatever status it carries, so
+# only the app can count the errors users see. Metrics from logs arrive late and
+# in parts: M out of N datapoints, as AWS advises for EMF alarms.
+
+resource "aws_cloudwatch_metric_alarm" "app_server_errors" {
+  alarm_name          = "${var.name}-app-5xx"
+  alarm_description   = "The app answered ${var.server_errors_threshold} or more 5xx in five minutes (the dashboard shows which routes; 503s are database refusals)."
+  namespace           = var.metrics_namespace
+  metric_name         = "ServerErrors"
+  dimensions          = { Service = var.function_name }
+  statistic           = "Sum"
+  period              = local.period
+  evaluation_periods  = 2
+  datapoints_to_alarm = 1
+  comparison_operator = "GreaterThanOrEqualToThreshold"
+  threshold           = var.server_errors_threshold
+  treat_missing_data  = "notBreaching" # no line with ServerErrors: none happened
+  alarm_actions       = local.actions
+  ok_actions          = local.actions
+  tags                = var.tags
+}
+
+resource "aws_cloudwatch_metric_alarm" "time_to_first_token" {
+  alarm_name          = "${var.name}-time-to-first-token"
+  alarm_description   = "One answer in ten waited more than ${var.time_to_first_token_p90_ms} ms for its first token, in 2 of the last 3 five-minute periods (the model, retrieval or the database is slow)."
+  namespace           = var.metrics_namespace
+  metric_name         = "TimeToFirstToken"
+  dimensions          = { Service = var.function_name }
+  extended_statistic  = "p90"
+  period              = local.period
+  evaluation_periods  = 3
+  datapoints_to_alarm = 2
+  comparison_operator = "GreaterThanThreshold"
+  threshold           = var.time_to_first_token_p90_ms
+  treat_missing_data  = "notBreaching" # no answers, nothing slow
+  # A p90 of three answers is noise: too few samples leave the state as it is.
+  evaluate_low_sample_count_percentiles = "ignore"
+  alarm_actions                         = local.actions
+  ok_actions                            = local.actions
+  tags                                  = var.tags
+}
+
 # --- the database ---------------------------------------------------------------------
 
 resource "aws_cloudwatch_metric_alarm" "db_free_storage" {

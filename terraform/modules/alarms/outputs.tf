@@ -13,6 +13,8 @@ output "alarm_names" {
       aws_cloudwatch_metric_alarm.db_free_storage.alarm_name,
       aws_cloudwatch_metric_alarm.db_cpu.alarm_name,
       aws_cloudwatch_metric_alarm.db_connections.alarm_name,
+      aws_cloudwatch_metric_alarm.app_server_errors.alarm_name,
+      aws_cloudwatch_metric_alarm.time_to_first_token.alarm_name,
     ],
     aws_cloudwatch_metric_alarm.function_concurrency[*].alarm_name,
     aws_cloudwatch_metric_alarm.nat_port_allocation[*].alarm_name,

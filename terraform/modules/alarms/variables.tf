@@ -46,6 +46,39 @@ variable "function_errors_threshold" {
   }
 }
 
+variable "metrics_namespace" {
+  description = "CloudWatch namespace of the app's own metrics (handler/metrics.py writes DebugFlow)."
+  type        = string
+  default     = "DebugFlow"
+
+  validation {
+    condition     = can(regex("^[A-Za-z0-9.\\-_/#: ]{1,255}$", var.metrics_namespace)) && !startswith(var.metrics_namespace, "AWS/")
+    error_message = "metrics_namespace must be 1-255 letters, digits or . - _ / # : and space, and not start with AWS/."
+  }
+}
+
+variable "server_errors_threshold" {
+  description = "5xx answers of the app in five minutes that raise the alarm."
+  type        = number
+  default     = 5
+
+  validation {
+    condition     = var.server_errors_threshold >= 1 && floor(var.server_errors_threshold) == var.server_errors_threshold
+    error_message = "server_errors_threshold must be a whole number, at least 1."
+  }
+}
+
+variable "time_to_first_token_p90_ms" {
+  description = "Time to first token (ms) that one answer in ten may exceed before the alarm fires."
+  type        = number
+  default     = 8000
+
+  validation {
+    condition     = var.time_to_first_token_p90_ms >= 100 && var.time_to_first_token_p90_ms <= 900000
+    error_message = "time_to_first_token_p90_ms must be 100-900000 (the function's longest timeout)."
+  }
+}
+
 variable "db_instance_identifier" {
   description = "RDS instance watched."
   type        = string
