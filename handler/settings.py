@@ -235,8 +235,8 @@ class Settings:
         "DATABASE_IDLE_TIMEOUT",
         _non_negative_float,
         None,
-        "Seconds an unused pooled connection stays open; 0 closes it when idle (on Lambda: "
-        "when each invocation ends). Unset: 0 on Lambda, 240 for `serve`.",
+        "Seconds an unused pooled connection stays open; 0: until the Lambda invocation ends "
+        "(a frozen container runs no timer). Unset: 0 on Lambda, 240 for `serve`.",
     )
     # Pasted logs are often tens of kilobytes; 2 MiB takes a 1 MB paste with room for
     # JSON escaping, and stays clear of Lambda's 6 MB invocation payload once the

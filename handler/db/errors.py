@@ -8,6 +8,7 @@ once, in one line, where it is known, and never sent.
 from __future__ import annotations
 
 import logging
+import os
 import socket
 import ssl
 
@@ -85,7 +86,10 @@ def unavailable(exc: BaseException, *, connecting: bool = True) -> DatabaseUnava
         # pgbouncer and RDS Proxy refuse with SQLSTATE class 08: max_client_conn,
         # query_wait_timeout, "cannot connect to server", ...
         reason, message = "the connection pooler refused", "The database's pooler refused us"
-        check = "the pooler's limits (max_client_conn, default_pool_size, query_wait_timeout)"
+        check = (
+            "DATABASE_POOLER=transaction (a pooler refuses session settings), then the "
+            "pooler's limits (max_client_conn, default_pool_size, query_wait_timeout)"
+        )
     elif isinstance(exc, TimeoutError):
         reason, message = "no answer in time", "Cannot connect to the database (no answer)"
         check = "DATABASE_URL's host and port, the network path, DATABASE_CONNECT_TIMEOUT"
@@ -93,7 +97,9 @@ def unavailable(exc: BaseException, *, connecting: bool = True) -> DatabaseUnava
         reason, message = "unknown host", "Cannot connect to the database (unknown host)"
         check = "DATABASE_URL's host name"
     elif isinstance(exc, OSError | asyncpg.ConnectionDoesNotExistError):
-        reason = (getattr(exc, "strerror", None) or type(exc).__name__).lower()
+        # The errno's words only: asyncio's own text names the host and port.
+        errno = getattr(exc, "errno", None)
+        reason = os.strerror(errno).lower() if errno else "unreachable"
         message = f"Cannot connect to the database ({reason})"
         check = "DATABASE_URL's host and port, and that the database (or its proxy) is up"
     else:

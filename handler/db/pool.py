@@ -66,7 +66,6 @@ class Database:
         s = self._settings
         if not s.database_url:
             raise RuntimeError("DATABASE_URL is not set")
-        idle = s.database_idle_seconds
         # min_size=0: nothing connects here; each new connection goes through the
         # Connector, which reads the (rotating) secret and builds the TLS context.
         pool = await BoundedPool(
@@ -79,9 +78,9 @@ class Database:
             # The client's bound on every query, pooled or not: past it asyncpg cancels the
             # query on the server (pgbouncer and RDS Proxy forward the cancel request).
             command_timeout=s.database_statement_timeout_ms / 1000 + 1,
-            # asyncpg closes a connection unused this long (its 0 means never: hence the
-            # floor); on Lambda, where a frozen container runs no timer, after_invoke does.
-            max_inactive_connection_lifetime=max(idle, 0.001),
+            # asyncpg closes a connection unused this long while the process runs; 0 means
+            # never to asyncpg, and for us "when the invocation ends" (after_invoke).
+            max_inactive_connection_lifetime=s.database_idle_seconds,
             init=_init_connection,
             reset=_keep_session,
             **_session_options(s),
