@@ -218,10 +218,16 @@ class Settings:
         "DATABASE_STATEMENT_TIMEOUT_MS",
         _positive_int,
         15000,
-        "Server-side statement timeout in milliseconds.",
+        "Statement timeout in milliseconds: the server's, sent at connect, with "
+        "DATABASE_POOLER=none (behind a pooler: on the database role, docs/deploy.md); "
+        "the client cancels a query 1 s past it either way.",
     )
     migrate_on_start: bool = _setting(
-        "MIGRATE_ON_START", _bool, False, "Apply pending migrations on first connection."
+        "MIGRATE_ON_START",
+        _bool,
+        False,
+        "Apply pending migrations on first connection (`make dev`); otherwise the service "
+        "checks the schema and answers 503 while migrations are missing.",
     )
     # Many containers, one database, a pooler between: docs/deploy.md, "Connection pooling".
     database_pooler: str = _setting(

@@ -10,6 +10,7 @@ import pytest
 
 from handler.db.migrate import migrate
 from handler.keys import DATABASE
+from tests.pgbouncer import start as start_pgbouncer
 
 
 def _failure_lines(caplog) -> list[logging.LogRecord]:
@@ -151,3 +152,32 @@ async def test_a_schema_behind_the_release_is_refused_until_migrated(
     finally:
         await conn.close()
     assert (await api.call("GET", "/api/sessions")).status == 200  # no restart needed
+
+
+async def test_a_query_waiting_for_a_pooled_server_connection_is_a_503(
+    make_api, postgres, database_url, caplog
+):
+    """pgbouncer with one server connection, held by an open transaction: the app's query
+    waits in pgbouncer's queue until the client's bound (statement timeout + 1 s)."""
+    bouncer = start_pgbouncer(postgres.url(), pool_size=1)
+    try:
+        pooled = bouncer.url(urlsplit(database_url).path.lstrip("/"))
+        holder = await asyncpg.connect(pooled, statement_cache_size=0)
+        try:
+            await holder.execute("BEGIN")
+            await holder.execute("SELECT 1")  # pgbouncer keeps the server connection for it
+            api = await make_api(
+                database_url=pooled,
+                database_pooler="transaction",
+                database_statement_timeout_ms=100,
+            )
+            with caplog.at_level(logging.ERROR):
+                body = await _refused(api)
+            assert body == {"error": "The database is busy; try again shortly"}
+            assert any(r.getMessage() == "database query timed out" for r in caplog.records)
+            await holder.execute("COMMIT")
+            assert (await api.call("GET", "/api/sessions")).status == 200
+        finally:
+            await holder.close()
+    finally:
+        bouncer.stop()

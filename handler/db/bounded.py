@@ -4,7 +4,8 @@ asyncpg's Pool.fetch/execute/... acquire a connection with no timeout: with
 every connection in use, a request would wait until the function times out.
 Here each acquire, explicit or inside those methods, waits at most
 DATABASE_ACQUIRE_TIMEOUT seconds and then answers 503 (DatabaseBusy); a
-connection lost while in use (the server or a pooler closed it) is a 503 too.
+query that outlives the client's bound (behind a pooler: waiting for a server
+connection) and a connection lost while in use are 503s too.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from typing import Any
 import asyncpg
 from asyncpg.pool import PoolConnectionProxy
 
-from handler.db.errors import DatabaseBusy, unavailable
+from handler.db.errors import DatabaseBusy, query_failure
 
 
 class BoundedPool(asyncpg.Pool):
@@ -32,11 +33,10 @@ class BoundedPool(asyncpg.Pool):
     def acquire(self, *, timeout: float | None = None) -> _BoundedAcquire:
         return _BoundedAcquire(super().acquire(timeout=timeout or self._acquire_timeout))
 
-    async def close_idle(self) -> int:
-        """Close the connections nobody holds now (asyncpg has no public way); how many."""
+    async def close_idle(self) -> None:
+        """Close the connections nobody holds now (asyncpg has no public way)."""
         idle = [h for h in self._holders if h.is_connected() and h.is_idle()]
         await asyncio.gather(*(h.close() for h in idle), return_exceptions=True)
-        return len(idle)
 
 
 class _BoundedAcquire:
@@ -53,7 +53,7 @@ class _BoundedAcquire:
 
     async def __aexit__(self, kind: Any, exc: BaseException | None, tb: Any) -> None:
         await self._inner.__aexit__(kind, exc, tb)
-        failure = None if exc is None else unavailable(exc, connecting=False)
+        failure = None if exc is None else query_failure(exc)
         if failure is not None:
             raise failure from None
 

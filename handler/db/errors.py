@@ -57,15 +57,12 @@ class SchemaBehind(ApiError):
         self.missing = missing
 
 
-def unavailable(exc: BaseException, *, connecting: bool = True) -> DatabaseUnavailable | None:
-    """The 503 for a failure to open (`connecting`) or keep a connection, logged once in one
-    line; None if `exc` is not one (a TLS verification failure is configuration and stays
-    itself; a slow query's timeout is not a lost connection)."""
+def unavailable(exc: BaseException) -> DatabaseUnavailable | None:
+    """The 503 for a failure to open or keep a connection, logged once in one line; None
+    if `exc` is not one (a TLS verification failure is configuration and stays itself)."""
     import asyncpg
 
-    if isinstance(exc, ApiError | ssl.SSLError) or (
-        isinstance(exc, TimeoutError) and not connecting
-    ):
+    if isinstance(exc, ApiError | ssl.SSLError):
         return None
     if isinstance(exc, asyncpg.TooManyConnectionsError):
         reason, message = "too many connections", "The database has no free connections"
@@ -109,6 +106,22 @@ def unavailable(exc: BaseException, *, connecting: bool = True) -> DatabaseUnava
         extra={"reason": reason, "error": f"{type(exc).__name__}: {exc}", "check": check},
     )
     return DatabaseUnavailable(f"{message}; try again shortly", reason)
+
+
+def query_failure(exc: BaseException) -> ApiError | None:
+    """The 503 for a query that failed for want of a connection, logged once; else None."""
+    if isinstance(exc, TimeoutError):
+        # asyncpg's command_timeout: the server's statement_timeout would have answered
+        # first, so the query most likely waited for a pooler's server connection.
+        log.error(
+            "database query timed out",
+            extra={
+                "check": "the pooler's server pool (default_pool_size; RDS Proxy's "
+                "MaxConnectionsPercent, ConnectionBorrowTimeout) and DATABASE_STATEMENT_TIMEOUT_MS"
+            },
+        )
+        return DatabaseBusy()
+    return unavailable(exc)
 
 
 def _connection_class(exc: BaseException) -> bool:
