@@ -10,7 +10,9 @@ the HuggingFace stand-in, streaming a short answer slowly enough that the chats
 overlap. The database is migrated once before (as `make deploy` does); the
 containers only check the schema.
 
-Per path and N, per round (a second round reuses the warm containers):
+Each container first starts and serves one signed-in request (not counted), a few
+at a time as cores allow: Lambda starts each on a CPU of its own. Then per path and
+N, per round (every round reuses the same containers):
   answered  chats that streamed the whole answer and [DONE]
   stored    of those, answers whose stored text is the whole answer
   503       refused with the database's 503 (the body's message is printed once)
@@ -34,6 +36,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import statistics
 import sys
 import tempfile
@@ -236,6 +239,7 @@ async def fleet(
     try:
         for emulator in emulators:
             await emulator.start()
+        await warm_up(emulators, tokens)
         return [
             await run_round((path, n, r + 1), emulators, users, tokens, admin, sampling)
             for r in range(rounds)
@@ -244,6 +248,21 @@ async def fleet(
         await asyncio.gather(*(e.close() for e in emulators))
         await admin.close()
         await sampling.close()
+
+
+async def warm_up(emulators: list[Emulator], tokens: list[str]) -> None:
+    """Each container starts and serves one signed-in request before the rounds, a few at a
+    time: on Lambda each starts on its own CPU, here N cold starts at once would starve
+    each other (imports, token checks) past their timeouts. Outcomes are not counted."""
+    gate = asyncio.Semaphore(os.cpu_count() or 1)
+
+    async def start(emulator: Emulator, token: str) -> None:
+        async with gate:
+            headers = {"authorization": f"Bearer {token}"}
+            invocation = await emulator.invoke(event("GET", "/api/sessions", headers))
+            await invocation.done.wait()
+
+    await asyncio.gather(*(start(e, t) for e, t in zip(emulators, tokens, strict=True)))
 
 
 async def reconnect_cost(url: str, pooled: bool, runs: int = 50) -> tuple[float, float]:
@@ -355,8 +374,7 @@ def _print_round(r: Round) -> None:
     print(
         f"{r.path:<9} N={r.n:<3} round {r.round}: answered {r.answered}/{r.n}, "
         f"stored in full {r.stored}/{r.answered}, 503 {r.refused}, other {r.other}, "
-        f"peak server connections {r.peak}, held after {r.held}, first byte {first}"
-        + (" (cold starts included)" if r.round == 1 else ""),
+        f"peak server connections {r.peak}, held after {r.held}, first byte {first}",
         flush=True,
     )
     for message in r.refusals:

@@ -5,6 +5,7 @@ import sys
 from urllib.parse import urlsplit
 
 import asyncpg
+import pytest
 
 from handler.db.migrate import discover, migrate, missing
 from tests.pgbouncer import start as start_pgbouncer
@@ -137,5 +138,26 @@ async def test_missing_names_what_a_container_would_refuse_for(fresh_database):
         assert await missing(conn) == []
         await conn.execute("DELETE FROM schema_migrations WHERE version = $1", every[-1])
         assert await missing(conn) == [every[-1]]
+    finally:
+        await conn.close()
+
+
+async def test_a_migration_outlasts_the_roles_statement_timeout(fresh_database, tmp_path):
+    """Behind a pooler the statement timeout is set on the role (docs/deploy.md); it bounds
+    requests, and a long migration still runs to the end."""
+    (tmp_path / "0001_slow.sql").write_text("SELECT pg_sleep(0.6);")
+    url = await fresh_database()
+    conn = await asyncpg.connect(url)
+    try:
+        await conn.execute(
+            f"ALTER DATABASE {urlsplit(url).path.lstrip('/')} SET statement_timeout = '300ms'"
+        )
+    finally:
+        await conn.close()
+    conn = await asyncpg.connect(url)  # a new session, with the database's timeout
+    try:
+        with pytest.raises(asyncpg.QueryCanceledError):
+            await conn.execute("SELECT pg_sleep(0.6)")
+        assert await migrate(conn, tmp_path) == ["0001"]
     finally:
         await conn.close()

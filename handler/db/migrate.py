@@ -63,6 +63,9 @@ async def _apply(conn: asyncpg.Connection, migration: Migration) -> bool:
             "SELECT true FROM schema_migrations WHERE version = $1", migration.version
         ):
             return False  # another runner applied it while this one waited for the lock
+        # The role's statement_timeout (docs/deploy.md) bounds requests, not a migration;
+        # LOCAL ends with the transaction, so nothing outlives it on a pooled connection.
+        await conn.execute("SET LOCAL statement_timeout = 0")
         await conn.execute(migration.path.read_text())
         await conn.execute("INSERT INTO schema_migrations (version) VALUES ($1)", migration.version)
     return True
