@@ -70,12 +70,12 @@ def unavailable(exc: BaseException) -> DatabaseUnavailable | None:
             "the server's max_connections: put a pooler in front (DATABASE_POOLER=transaction), "
             "or lower DATABASE_POOL_MAX or the function's reserved concurrency"
         )
+    elif isinstance(exc, asyncpg.CannotConnectNowError):
+        reason, message = "the server is starting or stopping", "The database is restarting"
+        check = "the database's state (a failover, a restart, maintenance)"
     elif isinstance(
         exc,
-        asyncpg.CannotConnectNowError
-        | asyncpg.AdminShutdownError
-        | asyncpg.CrashShutdownError
-        | asyncpg.IdleSessionTimeoutError,
+        asyncpg.AdminShutdownError | asyncpg.CrashShutdownError | asyncpg.IdleSessionTimeoutError,
     ):
         reason, message = "the server ended the session", "The database closed our connection"
         check = "the database's state (a failover, a restart) and idle_session_timeout"

@@ -37,9 +37,9 @@ class Database:
         A container's first signed-in request calls this before it verifies the
         token: asyncpg's import, the first connection and the schema check (that
         connection then waits in the pool) overlap the certificate fetch and
-        google-auth's import instead of following them. The
-        caller takes the outcome, so that a failure costs one attempt, not two; if
-        nobody does, the next request starts again.
+        google-auth's import instead of following them. The caller takes the
+        outcome, so that a failure costs one attempt, not two; if nobody does, the
+        next request starts again.
         """
         if self._pool is not None or self._starting is not None:
             return None
@@ -151,8 +151,8 @@ def _session_options(settings: Settings) -> dict:
 
 async def _keep_session(conn: asyncpg.Connection) -> None:
     """Nothing to undo on release: asyncpg rolls back an open transaction first, and the
-    service keeps no session state (no SET, LISTEN, cursors or advisory locks past a
-    call: migrate() unlocks in `finally`, and a pool whose migration failed is closed).
+    service keeps no session state (no SET, LISTEN, cursors; migrate()'s advisory locks
+    are transaction-level and end with their transactions).
 
     The default reset (`pg_advisory_unlock_all(); CLOSE ALL; UNLISTEN *; RESET ALL`)
     was 2 of the 4 round trips of GET /api/sessions, and it calls a locking function,
