@@ -15,7 +15,7 @@ import pytest
 
 from tests.conftest import ROOT
 
-# Two minutes on a shared 2-core machine: twenty cold containers, then their chats.
+# 60-100 s on a shared 2-core machine (twenty containers started, warmed, then chatting).
 pytestmark = pytest.mark.slow
 
 N = 20
