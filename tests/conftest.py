@@ -172,7 +172,9 @@ async def db(database_url: str) -> AsyncIterator[asyncpg.Connection]:
 
 
 @pytest.fixture
-def make_settings(database_url: str, database_path: str, request) -> Callable[..., Settings]:
+def make_settings(
+    database_url: str, database_path: str, request: pytest.FixtureRequest
+) -> Callable[..., Settings]:
     """Settings built from nothing but explicit values: the real environment never leaks in."""
     path = _database_settings(database_url, database_path, request)
 
@@ -371,7 +373,8 @@ async def start_lambda(make_client, database_url, firebase, huggingface):
 # Both paths to the database: direct, and through pgbouncer in transaction mode.
 @pytest.fixture(scope="session")
 def pgbouncer(postgres: PostgresServer) -> Iterator[PgBouncer]:
-    """pgbouncer with its default settings in front of the tests' PostgreSQL."""
+    """pgbouncer (transaction mode, default limits, a server pool of 10) in front of the
+    tests' PostgreSQL."""
     bouncer = start_pgbouncer(postgres.url())
     yield bouncer
     bouncer.stop()
