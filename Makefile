@@ -101,3 +101,8 @@ fmt: $(VENV)/.test
 ## clean: remove the virtual environment and build outputs
 clean:
 	rm -rf $(VENV) dist build .pytest_cache .ruff_cache
+
+.PHONY: bench-fleet
+## bench-fleet: N packaged Lambda containers chat at once against one PostgreSQL (max_connections 40), directly and through pgbouncer; ARGS="--n 20 60 --rounds 2" etc.
+bench-fleet: $(VENV)/.test
+	$(PY) bench/fleet.py $(ARGS)

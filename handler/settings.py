@@ -18,6 +18,7 @@ FIREBASE_CERTS_URL = (
     "https://www.googleapis.com/robot/v1/metadata/x509/securetoken@system.gserviceaccount.com"
 )
 SSL_MODES = ("disable", "prefer", "require", "verify-ca", "verify-full")
+POOLERS = ("none", "transaction")
 
 log = logging.getLogger(__name__)
 
@@ -71,6 +72,16 @@ def _positive_float(raw: str) -> float:
         raise ValueError(f"expected a number, got {raw!r}") from None
     if value <= 0:
         raise ValueError("expected a positive number")
+    return value
+
+
+def _non_negative_float(raw: str) -> float:
+    try:
+        value = float(raw.strip())
+    except ValueError:
+        raise ValueError(f"expected a number, got {raw!r}") from None
+    if value < 0:
+        raise ValueError("expected 0 or a positive number")
     return value
 
 
@@ -229,10 +240,31 @@ class Settings:
         "DATABASE_STATEMENT_TIMEOUT_MS",
         _positive_int,
         15000,
-        "Server-side statement timeout in milliseconds.",
+        "Statement timeout in milliseconds: the server's, sent at connect, with "
+        "DATABASE_POOLER=none (behind a pooler: on the database role, docs/deploy.md); "
+        "the client cancels a query 1 s past it either way.",
     )
     migrate_on_start: bool = _setting(
-        "MIGRATE_ON_START", _bool, False, "Apply pending migrations on first connection."
+        "MIGRATE_ON_START",
+        _bool,
+        False,
+        "Apply pending migrations on first connection (`make dev`); otherwise the service "
+        "checks the schema and answers 503 while migrations are missing.",
+    )
+    # Many containers, one database, a pooler between: docs/deploy.md, "Connection pooling".
+    database_pooler: str = _setting(
+        "DATABASE_POOLER",
+        _choice(POOLERS),
+        "none",
+        "`transaction` behind a transaction-mode pooler (RDS Proxy, pgbouncer): no statement "
+        "cache, no startup parameters; `none` connects to PostgreSQL directly.",
+    )
+    database_idle_timeout: float | None = _setting(
+        "DATABASE_IDLE_TIMEOUT",
+        _non_negative_float,
+        None,
+        "Seconds an unused pooled connection stays open; 0: until the Lambda invocation ends "
+        "(a frozen container runs no timer). Unset: 0 on Lambda, 240 for `serve`.",
     )
     # Pasted logs are often tens of kilobytes; 2 MiB takes a 1 MB paste with room for
     # JSON escaping, and stays clear of Lambda's 6 MB invocation payload once the
@@ -388,6 +420,14 @@ class Settings:
         if self.database_pool_max is not None:
             return self.database_pool_max
         return 2 if self.on_lambda else 10
+
+    @property
+    def database_idle_seconds(self) -> float:
+        """DATABASE_IDLE_TIMEOUT, or the default for the mode: a frozen Lambda container would
+        keep its connections for as long as it sleeps, so there they go when it idles."""
+        if self.database_idle_timeout is not None:
+            return self.database_idle_timeout
+        return 0.0 if self.on_lambda else 240.0
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:

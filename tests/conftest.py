@@ -15,6 +15,7 @@ import warnings
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import asyncpg
 import pytest
@@ -25,6 +26,8 @@ from devtools.lambda_emulator import Emulator
 from handler.app import create_app
 from handler.db.migrate import migrate
 from handler.settings import Settings
+from tests.pgbouncer import PgBouncer
+from tests.pgbouncer import start as start_pgbouncer
 from tests.standins import huggingface as hf
 from tests.standins.firebase import PROJECT_ID, FirebaseCertificates, SigningKey, make_key
 from tests.standins.pinecone import PineconeDataPlane
@@ -169,11 +172,15 @@ async def db(database_url: str) -> AsyncIterator[asyncpg.Connection]:
 
 
 @pytest.fixture
-def make_settings(database_url: str) -> Callable[..., Settings]:
+def make_settings(
+    database_url: str, database_path: str, request: pytest.FixtureRequest
+) -> Callable[..., Settings]:
     """Settings built from nothing but explicit values: the real environment never leaks in."""
+    path = _database_settings(database_url, database_path, request)
 
     def make(**overrides: Any) -> Settings:
-        overrides.setdefault("database_url", database_url)
+        for name, value in path.items():
+            overrides.setdefault(name, value)
         overrides.setdefault("database_ssl", "disable")
         return Settings.from_env({}, **overrides)
 
@@ -363,3 +370,27 @@ async def start_lambda(make_client, database_url, firebase, huggingface):
     yield start
     for emulator in emulators:
         await emulator.close()
+
+
+# Both paths to the database: direct, and through pgbouncer in transaction mode.
+@pytest.fixture(scope="session")
+def pgbouncer(postgres: PostgresServer) -> Iterator[PgBouncer]:
+    """pgbouncer (transaction mode, default limits, a server pool of 10) in front of the
+    tests' PostgreSQL."""
+    bouncer = start_pgbouncer(postgres.url())
+    yield bouncer
+    bouncer.stop()
+
+
+@pytest.fixture
+def database_path(request: pytest.FixtureRequest) -> str:
+    """`direct` unless a module parametrizes it (indirect) with `pgbouncer` too."""
+    return getattr(request, "param", "direct")
+
+
+def _database_settings(url: str, path: str, request: pytest.FixtureRequest) -> dict[str, Any]:
+    if path == "direct":
+        return {"database_url": url}
+    bouncer = request.getfixturevalue("pgbouncer")
+    name = urlsplit(url).path.lstrip("/")
+    return {"database_url": bouncer.url(name), "database_pooler": "transaction"}

@@ -4,6 +4,9 @@ import uuid
 
 import pytest
 
+# Both paths: straight to PostgreSQL, and through pgbouncer in transaction mode.
+pytestmark = pytest.mark.parametrize("database_path", ["direct", "pgbouncer"], indirect=True)
+
 NEW = "New Debug Session"
 
 

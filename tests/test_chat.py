@@ -4,11 +4,16 @@ import json
 import logging
 import uuid
 
+import pytest
+
 from handler.keys import BACKGROUND
 from handler.settings import RateLimits
 from tests.chatstream import chat
 from tests.prompt_capture import system_text, talk
 from tests.standins import huggingface as hf
+
+# Both paths: straight to PostgreSQL, and through pgbouncer in transaction mode.
+pytestmark = pytest.mark.parametrize("database_path", ["direct", "pgbouncer"], indirect=True)
 
 ANSWER = "The bug is a missing null check."
 

@@ -2,10 +2,13 @@
 
 import asyncio
 import sys
+from urllib.parse import urlsplit
 
 import asyncpg
+import pytest
 
-from handler.db.migrate import discover, migrate
+from handler.db.migrate import discover, migrate, missing
+from tests.pgbouncer import start as start_pgbouncer
 
 
 async def _tables(conn):
@@ -97,3 +100,64 @@ async def test_the_migrate_command_as_operators_run_it(fresh_database):
     versions = ", ".join(m.version for m in discover())
     assert await run() == f"applied: {versions}"
     assert await run() == "schema is up to date"
+
+
+async def test_runners_sharing_a_pooled_server_connection_apply_each_version_once(
+    fresh_database, postgres
+):
+    """Two runners through pgbouncer with one server connection: their statements
+    interleave on the same server session, where a session lock taken by one is already
+    held by the other (it is the same session), and neither waits."""
+    url = await fresh_database()
+    bouncer = start_pgbouncer(postgres.url(), pool_size=1)
+    try:
+        pooled = bouncer.url(urlsplit(url).path.lstrip("/"))
+        conns = [await asyncpg.connect(pooled, statement_cache_size=0) for _ in range(2)]
+        try:
+            results = await asyncio.gather(*(migrate(c) for c in conns))
+        finally:
+            for c in conns:
+                await c.close()
+    finally:
+        bouncer.stop()
+    assert sorted(v for result in results for v in result) == [m.version for m in discover()]
+    admin = await postgres.admin()
+    try:
+        locks = await admin.fetchval("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'")
+        assert locks == 0
+    finally:
+        await admin.close()
+
+
+async def test_missing_names_what_a_container_would_refuse_for(fresh_database):
+    conn = await asyncpg.connect(await fresh_database())
+    try:
+        every = [m.version for m in discover()]
+        assert await missing(conn) == every  # not even schema_migrations yet
+        await migrate(conn)
+        assert await missing(conn) == []
+        await conn.execute("DELETE FROM schema_migrations WHERE version = $1", every[-1])
+        assert await missing(conn) == [every[-1]]
+    finally:
+        await conn.close()
+
+
+async def test_a_migration_outlasts_the_roles_statement_timeout(fresh_database, tmp_path):
+    """Behind a pooler the statement timeout is set on the role (docs/deploy.md); it bounds
+    requests, and a long migration still runs to the end."""
+    (tmp_path / "0001_slow.sql").write_text("SELECT pg_sleep(0.6);")
+    url = await fresh_database()
+    conn = await asyncpg.connect(url)
+    try:
+        await conn.execute(
+            f"ALTER DATABASE {urlsplit(url).path.lstrip('/')} SET statement_timeout = '300ms'"
+        )
+    finally:
+        await conn.close()
+    conn = await asyncpg.connect(url)  # a new session, with the database's timeout
+    try:
+        with pytest.raises(asyncpg.QueryCanceledError):
+            await conn.execute("SELECT pg_sleep(0.6)")
+        assert await migrate(conn, tmp_path) == ["0001"]
+    finally:
+        await conn.close()

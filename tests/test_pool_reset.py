@@ -6,7 +6,7 @@ import pytest
 
 from handler.db.pool import Database
 from handler.secrets import Secrets
-from handler.settings import Settings
+from handler.settings import Settings, SettingsError
 
 
 async def _database(settings: Settings) -> Database:
@@ -82,7 +82,66 @@ async def test_a_failed_early_start_is_the_callers_and_the_next_start_retries(ma
     for _ in range(2):
         starting = database.start()
         assert starting is not None  # a failed start does not block the next one
-        with pytest.raises(OSError):
+        with pytest.raises(OSError):  # DatabaseUnavailable is a ConnectionError
             await starting
         await asyncio.sleep(0)  # its done-callback runs
     await database.close()
+
+
+def test_idle_timeout_and_pooler_settings():
+    assert Settings.from_env({}).database_idle_seconds == 240  # serve: timers run
+    on_lambda = {"AWS_LAMBDA_RUNTIME_API": "127.0.0.1:9001", "DATABASE_URL": "postgresql://x/y"}
+    assert Settings.from_env(on_lambda).database_idle_seconds == 0  # frozen between events
+    assert (
+        Settings.from_env({**on_lambda, "DATABASE_IDLE_TIMEOUT": "30"}).database_idle_seconds == 30
+    )
+    assert Settings.from_env({}).database_pooler == "none"
+    for name, bad in (("DATABASE_IDLE_TIMEOUT", "-1"), ("DATABASE_POOLER", "session")):
+        with pytest.raises(SettingsError, match=name):
+            Settings.from_env({name: bad})
+
+
+async def _server_sessions(db, database: Database) -> int:
+    return await db.fetchval(
+        "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+        "AND pid <> pg_backend_pid()"
+    )
+
+
+async def test_an_idle_container_gives_its_connections_back_after_the_invocation(make_settings, db):
+    database = await _database(make_settings(database_idle_timeout=0))
+    try:
+        pool = await database.pool()
+        await asyncio.gather(pool.fetchval("SELECT pg_sleep(0.05)"), pool.fetchval("SELECT 1"))
+        assert await _server_sessions(db, database) == 2
+        await database.after_invoke(5.0)  # what the Lambda runtime calls before freezing
+        assert await _server_sessions(db, database) == 0
+        assert await pool.fetchval("SELECT 1") == 1  # the next invocation reconnects
+    finally:
+        await database.close()
+
+
+async def test_with_an_idle_timeout_connections_outlive_the_invocation(make_settings, db):
+    database = await _database(make_settings(database_idle_timeout=30))
+    try:
+        pool = await database.pool()
+        await pool.fetchval("SELECT 1")
+        await database.after_invoke(5.0)
+        assert await _server_sessions(db, database) == 1
+    finally:
+        await database.close()
+
+
+async def test_behind_a_transaction_pooler_sessions_carry_nothing(make_settings, db):
+    """No startup parameter, no named prepared statement: nothing pins or is refused."""
+    database = await _database(make_settings(database_pooler="transaction"))
+    try:
+        pool = await database.pool()
+        async with pool.acquire() as conn:
+            for _ in range(3):  # asyncpg would cache (prepare by name) a repeated query
+                await conn.fetchval("SELECT count(*) FROM users")
+            assert await conn.fetch("SELECT name FROM pg_prepared_statements") == []
+            assert await conn.fetchval("SHOW application_name") == ""
+            assert await conn.fetchval("SELECT current_setting('statement_timeout')") == "0"
+    finally:
+        await database.close()

@@ -3,18 +3,21 @@
 asyncpg's Pool.fetch/execute/... acquire a connection with no timeout: with
 every connection in use, a request would wait until the function times out.
 Here each acquire, explicit or inside those methods, waits at most
-DATABASE_ACQUIRE_TIMEOUT seconds and then answers 503 (DatabaseBusy).
+DATABASE_ACQUIRE_TIMEOUT seconds and then answers 503 (DatabaseBusy); a
+query that outlives the client's bound (behind a pooler: waiting for a server
+connection) and a connection lost while in use are 503s too.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Generator
 from typing import Any
 
 import asyncpg
 from asyncpg.pool import PoolConnectionProxy
 
-from handler.db.errors import ConnectTimeout, DatabaseBusy
+from handler.db.errors import DatabaseBusy, query_failure
 
 
 class BoundedPool(asyncpg.Pool):
@@ -30,6 +33,11 @@ class BoundedPool(asyncpg.Pool):
     def acquire(self, *, timeout: float | None = None) -> _BoundedAcquire:
         return _BoundedAcquire(super().acquire(timeout=timeout or self._acquire_timeout))
 
+    async def close_idle(self) -> None:
+        """Close the connections nobody holds now (asyncpg has no public way)."""
+        idle = [h for h in self._holders if h.is_connected() and h.is_idle()]
+        await asyncio.gather(*(h.close() for h in idle), return_exceptions=True)
+
 
 class _BoundedAcquire:
     """asyncpg's acquire context (`async with` or `await`), a timeout becoming DatabaseBusy."""
@@ -40,13 +48,14 @@ class _BoundedAcquire:
     async def __aenter__(self) -> PoolConnectionProxy:
         try:
             return await self._inner.__aenter__()
-        except ConnectTimeout:
-            raise
         except TimeoutError:
             raise DatabaseBusy() from None
 
-    async def __aexit__(self, *exc_info: object) -> None:
-        await self._inner.__aexit__(*exc_info)
+    async def __aexit__(self, kind: Any, exc: BaseException | None, tb: Any) -> None:
+        await self._inner.__aexit__(kind, exc, tb)
+        failure = None if exc is None else query_failure(exc)
+        if failure is not None:
+            raise failure from None
 
     def __await__(self) -> Generator[Any, None, PoolConnectionProxy]:
         return self._acquired().__await__()
@@ -54,7 +63,5 @@ class _BoundedAcquire:
     async def _acquired(self) -> PoolConnectionProxy:
         try:
             return await self._inner
-        except ConnectTimeout:
-            raise
         except TimeoutError:
             raise DatabaseBusy() from None

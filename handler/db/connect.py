@@ -20,7 +20,7 @@ from typing import Any
 
 import asyncpg
 
-from handler.db.errors import ConnectTimeout, DatabaseUnavailable
+from handler.db.errors import DatabaseUnavailable, unavailable
 from handler.db.tls import ssl_option
 from handler.secrets import Secrets, SecretsUnavailable
 from handler.settings import Settings
@@ -78,6 +78,11 @@ class Connector:
 async def _connect(dsn: str | None, login: dict[str, str], kwargs: dict[str, Any]):
     try:
         return await asyncpg.connect(dsn, **login, **kwargs)
-    except TimeoutError as exc:
-        # Told apart from a pool's acquire timeout, which means busy, not unreachable.
-        raise ConnectTimeout(str(exc)) from None
+    except Exception as exc:
+        # Refused, timed out, too many clients, a pooler refusing: a 503 with one log line.
+        # A timeout becomes DatabaseUnavailable here, so that the pool's own TimeoutError
+        # still means busy, not unreachable.
+        failure = unavailable(exc)
+        if failure is None:
+            raise
+        raise failure from None

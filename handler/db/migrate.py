@@ -1,8 +1,14 @@
-"""Ordered, versioned SQL migrations applied under an advisory lock.
+"""Ordered, versioned SQL migrations, applied once per deploy; what a container checks.
 
 Files in `migrations/` are named `NNNN_description.sql` and applied in order,
-each in its own transaction, and recorded in `schema_migrations`. The lock
-makes concurrent runners (two cold starts at once) apply each file once.
+each in its own transaction, and recorded in `schema_migrations`. Each of those
+transactions takes a transaction-level advisory lock first and checks again,
+so concurrent runners apply each file once; the lock ends with its transaction,
+so it cannot outlive the runner on a pooled server connection (a session lock
+did, behind pgbouncer) and nothing pins an RDS Proxy connection past it.
+
+Containers do not migrate (MIGRATE_ON_START is for `make dev`): they read the
+applied versions, without a lock, and refuse while any is missing.
 """
 
 from __future__ import annotations
@@ -40,24 +46,38 @@ def discover(directory: Path = MIGRATIONS_DIR) -> list[Migration]:
 
 async def migrate(conn: asyncpg.Connection, directory: Path = MIGRATIONS_DIR) -> list[str]:
     """Apply pending migrations; return the versions applied by this call."""
-    applied_now: list[str] = []
-    await conn.execute("SELECT pg_advisory_lock($1)", LOCK_KEY)
-    try:
+    async with conn.transaction():
+        await conn.execute("SELECT pg_advisory_xact_lock($1)", LOCK_KEY)
         await conn.execute(
             "CREATE TABLE IF NOT EXISTS schema_migrations ("
             " version text PRIMARY KEY,"
             " applied_at timestamptz NOT NULL DEFAULT now())"
         )
-        done = {r["version"] for r in await conn.fetch("SELECT version FROM schema_migrations")}
-        for migration in discover(directory):
-            if migration.version in done:
-                continue
-            async with conn.transaction():
-                await conn.execute(migration.path.read_text())
-                await conn.execute(
-                    "INSERT INTO schema_migrations (version) VALUES ($1)", migration.version
-                )
-            applied_now.append(migration.version)
-    finally:
-        await conn.execute("SELECT pg_advisory_unlock($1)", LOCK_KEY)
-    return applied_now
+    return [m.version for m in discover(directory) if await _apply(conn, m)]
+
+
+async def _apply(conn: asyncpg.Connection, migration: Migration) -> bool:
+    async with conn.transaction():
+        await conn.execute("SELECT pg_advisory_xact_lock($1)", LOCK_KEY)
+        if await conn.fetchval(
+            "SELECT true FROM schema_migrations WHERE version = $1", migration.version
+        ):
+            return False  # another runner applied it while this one waited for the lock
+        # The role's statement_timeout (docs/deploy.md) bounds requests, not a migration;
+        # LOCAL ends with the transaction, so nothing outlives it on a pooled connection.
+        await conn.execute("SET LOCAL statement_timeout = 0")
+        await conn.execute(migration.path.read_text())
+        await conn.execute("INSERT INTO schema_migrations (version) VALUES ($1)", migration.version)
+    return True
+
+
+async def missing(conn: asyncpg.Connection, directory: Path = MIGRATIONS_DIR) -> list[str]:
+    """Versions this release needs that the database lacks (no lock: a read)."""
+    import asyncpg
+
+    try:
+        rows = await conn.fetch("SELECT version FROM schema_migrations")
+    except asyncpg.UndefinedTableError:
+        rows = []
+    applied = {r["version"] for r in rows}
+    return [m.version for m in discover(directory) if m.version not in applied]
