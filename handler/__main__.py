@@ -85,7 +85,13 @@ async def _migrate(settings: Settings) -> None:
     from handler.secrets import Secrets
 
     # The service's own login and TLS: the secret's password, verify-full with the RDS CAs.
-    print(await admin_cli.migrate_database(settings, Secrets(settings)))
+    try:
+        print(await admin_cli.migrate_database(settings, Secrets(settings)))
+    except OSError as exc:  # refused, unknown host, too many connections (DatabaseUnavailable)
+        raise CommandError(
+            f"migrate: cannot reach the database ({exc.strerror or exc}): check DATABASE_URL, "
+            "or unset it to use make dev's embedded PostgreSQL"
+        ) from None
 
 
 def _index_logs(settings: Settings, path: str) -> int:

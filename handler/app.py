@@ -89,7 +89,8 @@ def create_app(settings: Settings) -> web.Application:
     app[BACKGROUND] = BackgroundTasks()
     middlewares.install(app)
     # Under Lambda, summaries and index writes finish before the container is frozen.
-    app[AFTER_INVOKE] = [app[BACKGROUND].drain]
+    # Drain first: background work still uses the database's connections.
+    app[AFTER_INVOKE] = [app[BACKGROUND].drain, app[DATABASE].after_invoke]
     app.cleanup_ctx.extend([_database, _clients])
     app.on_response_prepare.extend([middlewares.mark_started, middlewares.cors_headers])
     app[DESCRIBED_PATHS] = {}
