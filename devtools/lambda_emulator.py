@@ -104,6 +104,8 @@ class Emulator:
     capture_output: bool = False
     output: list[str] = field(default_factory=list)
     exit_codes: list[int] = field(default_factory=list)
+    # Sent as Lambda-Runtime-Deadline-Ms instead of the deadline ("": no such header).
+    deadline_header: str | None = None
 
     def refuse(self, point: str, status: int) -> None:
         """Answer `status` at `point` the next time it comes, as the Runtime API may:
@@ -241,7 +243,9 @@ class Emulator:
                 invocation.event,
                 {
                     "Lambda-Runtime-Aws-Request-Id": invocation.request_id,
-                    "Lambda-Runtime-Deadline-Ms": str(invocation.deadline_ms),
+                    "Lambda-Runtime-Deadline-Ms": str(invocation.deadline_ms)
+                    if self.deadline_header is None
+                    else self.deadline_header,
                     "Lambda-Runtime-Invoked-Function-Arn": (
                         "arn:aws:lambda:us-east-1:123456789012:function:debugflow-emulated"
                     ),
@@ -408,7 +412,7 @@ def _answer(
     writer: asyncio.StreamWriter, status: int, body: bytes, headers: dict[str, str] | None = None
 ) -> None:
     lines = [f"HTTP/1.1 {status} {'OK' if status < 300 else 'Error'}"]
-    lines += [f"{k}: {v}" for k, v in (headers or {}).items()]
+    lines += [f"{k}: {v}" for k, v in (headers or {}).items() if v]
     lines.append(f"Content-Length: {len(body)}")
     writer.write(("\r\n".join(lines) + "\r\n\r\n").encode() + body)
 

@@ -14,6 +14,10 @@ from typing import Any
 
 log = logging.getLogger(__name__)
 
+# After cancelling, how long a drain waits for tasks to end: within the runtime's
+# margin before Lambda's deadline (lambda_runtime/loop.py DRAIN_MARGIN_SECONDS).
+CANCEL_WAIT_SECONDS = 0.5
+
 
 class BackgroundTasks:
     def __init__(self) -> None:
@@ -34,12 +38,23 @@ class BackgroundTasks:
             )
 
     async def drain(self, seconds: float) -> None:
-        """Wait for pending work; cancel what is still running after `seconds`."""
-        if not self._tasks:
+        """Wait up to `seconds` for all pending work, including work spawned while
+        waiting (a summary that starts an index write); then cancel what is left and
+        wait for it to end, at most CANCEL_WAIT_SECONDS, so the caller's time holds."""
+        loop = asyncio.get_running_loop()
+        end = loop.time() + seconds
+        while pending := self._pending():
+            if (left := end - loop.time()) <= 0:
+                break
+            await asyncio.wait(pending, timeout=left)
+        if not (pending := self._pending()):
             return
-        _, pending = await asyncio.wait(set(self._tasks), timeout=seconds)
         for task in pending:
             log.warning("background task cancelled", extra={"task": task.get_name()})
             task.cancel()
-        if pending:
-            await asyncio.wait(pending)
+        _, stuck = await asyncio.wait(pending, timeout=CANCEL_WAIT_SECONDS)
+        for task in stuck:
+            log.error("background task ignored its cancellation", extra={"task": task.get_name()})
+
+    def _pending(self) -> set[asyncio.Task[Any]]:
+        return {task for task in self._tasks if not task.done()}

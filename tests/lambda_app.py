@@ -13,6 +13,10 @@ import time
 from aiohttp import web
 
 from handler.app import lambda_app
+from handler.lambda_runtime.contract import AFTER_INVOKE
+
+# While on, an after-invoke hook raises after every invocation (GET /test/hooks-fail?on=1).
+HOOKS_FAIL = web.AppKey("hooks_fail", dict)
 
 
 @web.middleware
@@ -79,6 +83,19 @@ async def ticks(request: web.Request) -> web.StreamResponse:
     return response
 
 
+async def hooks_fail(request: web.Request) -> web.Response:
+    request.app[HOOKS_FAIL]["on"] = request.query.get("on") == "1"
+    return web.json_response({"on": request.app[HOOKS_FAIL]["on"]})
+
+
+def failing_hook(app: web.Application):
+    async def hook(seconds: float) -> None:
+        if app[HOOKS_FAIL]["on"]:
+            raise RuntimeError("after-invoke hook failed on purpose")
+
+    return hook
+
+
 def create_app() -> web.Application:
     app = lambda_app()
     app.middlewares.insert(0, raise_before_anything)
@@ -88,4 +105,7 @@ def create_app() -> web.Application:
     app.router.add_get("/test/empty", empty)
     app.router.add_get("/test/raise-after", raise_after)
     app.router.add_get("/test/ticks", ticks)
+    app.router.add_get("/test/hooks-fail", hooks_fail)
+    app[HOOKS_FAIL] = {"on": False}
+    app[AFTER_INVOKE].insert(0, failing_hook(app))  # before the background drain
     return app
