@@ -11,7 +11,16 @@ import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from handler.chat.index import KNOWN_LOG, SESSION_SUMMARY, Document, Match
+from handler.chat.index import KNOWN_LOG, SESSION_SUMMARY, Document, Match, unavailable_on
+
+
+def _failures() -> tuple[type[BaseException], ...]:
+    """What the SDK raises when Pinecone fails or cannot be reached."""
+    import aiohttp
+    from pinecone.exceptions import PineconeException
+
+    return (PineconeException, aiohttp.ClientError, OSError, TimeoutError)
+
 
 NO_PROJECT = "none"  # Pinecone metadata cannot hold null
 
@@ -56,7 +65,10 @@ class PineconeIndex:
 
     async def _query(self, vector: list[float], top_k: int, where: dict[str, Any]) -> list[Match]:
         index = await self._index()
-        result = await index.query(vector=vector, top_k=top_k, filter=where, include_metadata=True)
+        with unavailable_on(*_failures()):
+            result = await index.query(
+                vector=vector, top_k=top_k, filter=where, include_metadata=True
+            )
         return [_match(m) for m in result.matches]
 
     async def summaries(
