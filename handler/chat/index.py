@@ -100,7 +100,9 @@ class PgVectorIndex:
 
     async def upsert(self, document: Document, vector: list[float]) -> None:
         values = tuple(getattr(document, column) for column in vectors.COLUMNS)
-        await vectors.upsert(await self._database.pool(), values, vector)
+        with unavailable_on(*_database_failures()):
+            # Nothing is written for a session deleted meanwhile (its key is gone).
+            await vectors.upsert(await self._database.pool(), values, vector)
 
     async def summaries(
         self,
@@ -124,7 +126,8 @@ class PgVectorIndex:
         return [_match(r) for r in rows]
 
     async def delete(self, ids: list[str]) -> None:
-        await vectors.delete(await self._database.pool(), ids)
+        with unavailable_on(*_database_failures()):
+            await vectors.delete(await self._database.pool(), ids)
 
     async def delete_user(self, user_id: str) -> None:
         await vectors.delete_user(await self._database.pool(), user_id)

@@ -61,7 +61,10 @@ class PineconeIndex:
         if document.url:
             metadata["url"] = document.url
         index = await self._index()
-        await index.upsert(vectors=[{"id": document.id, "values": vector, "metadata": metadata}])
+        with unavailable_on(*_failures()):
+            await index.upsert(
+                vectors=[{"id": document.id, "values": vector, "metadata": metadata}]
+            )
 
     async def _query(self, vector: list[float], top_k: int, where: dict[str, Any]) -> list[Match]:
         index = await self._index()
@@ -93,13 +96,15 @@ class PineconeIndex:
 
     async def delete(self, ids: list[str]) -> None:
         index = await self._index()
-        await index.delete(ids=ids)
+        with unavailable_on(*_failures()):
+            await index.delete(ids=ids)
 
     async def delete_user(self, user_id: str) -> None:
         # Delete by metadata works on serverless indexes since October 2025
         # (docs.pinecone.io/guides/manage-data/delete-data#delete-records-by-metadata).
         index = await self._index()
-        await index.delete(filter={"user_id": {"$eq": user_id}})
+        with unavailable_on(*_failures()):
+            await index.delete(filter={"user_id": {"$eq": user_id}})
 
 
 def _match(match: Any) -> Match:
