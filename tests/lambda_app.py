@@ -73,6 +73,14 @@ async def raise_after(request: web.Request) -> web.StreamResponse:
     raise RuntimeError("failed after the first byte")
 
 
+async def raise_after_prepare(request: web.Request) -> web.StreamResponse:
+    # prepare() starts sending the headers in a task of the writer's; the failure comes
+    # before that task has run.
+    response = web.StreamResponse(headers={"Content-Type": "text/plain"})
+    await response.prepare(request)
+    raise RuntimeError("failed right after the headers")
+
+
 async def ticks(request: web.Request) -> web.StreamResponse:
     response = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
     await response.prepare(request)
@@ -105,6 +113,7 @@ def create_app() -> web.Application:
     app.router.add_get("/test/empty", empty)
     app.router.add_get("/test/raise-after", raise_after)
     app.router.add_get("/test/ticks", ticks)
+    app.router.add_get("/test/raise-after-prepare", raise_after_prepare)
     app.router.add_get("/test/hooks-fail", hooks_fail)
     app[HOOKS_FAIL] = {"on": False}
     app[AFTER_INVOKE].insert(0, failing_hook(app))  # before the background drain

@@ -163,6 +163,19 @@ async def test_exception_after_the_first_byte_goes_in_the_trailers(start_lambda,
     assert (await url.get("/health")).status == 200
 
 
+async def test_a_failure_while_the_headers_go_out_keeps_the_connection_sound(start_lambda):
+    url = await start_lambda()
+    assert (await url.get("/health")).status == 200
+    pid = url.emulator.process.pid
+    resp = await url.get("/test/raise-after-prepare")
+    with pytest.raises(Exception):  # noqa: B017 - reported in the trailers: the stream is cut
+        await resp.read()
+    # The error report did not interleave with the headers on the one connection.
+    for _ in range(2):
+        assert (await url.get("/health")).status == 200
+    assert url.emulator.process.pid == pid
+
+
 async def test_malformed_events_get_a_clear_error(start_lambda):
     url = await start_lambda()
     emulator = url.emulator
