@@ -12,6 +12,8 @@ import logging
 from collections.abc import Coroutine
 from typing import Any
 
+from handler.unexpected import log_unexpected
+
 log = logging.getLogger(__name__)
 
 # After cancelling, how long a drain waits for tasks to end: within the runtime's
@@ -30,12 +32,9 @@ class BackgroundTasks:
 
     def _finished(self, task: asyncio.Task[Any]) -> None:
         self._tasks.discard(task)
-        if not task.cancelled() and task.exception() is not None:
-            log.error(
-                "background task failed",
-                extra={"task": task.get_name()},
-                exc_info=task.exception(),
-            )
+        if not task.cancelled() and (exc := task.exception()) is not None:
+            # Expected upstream failures are handled (in one line) by the work itself.
+            log_unexpected(log, "background", "background task failed", exc, task=task.get_name())
 
     async def drain(self, seconds: float) -> None:
         """Wait up to `seconds` for all pending work, including work spawned while

@@ -16,12 +16,18 @@ from typing import Any
 _counts: Counter[str] = Counter()
 
 
-def log_unexpected(log: logging.Logger, where: str, message: str, **extra: Any) -> None:
-    """Call from an `except` block: the current exception, its traceback and its count."""
+def log_unexpected(
+    log: logging.Logger,
+    where: str,
+    message: str,
+    exc: BaseException | None = None,
+    **extra: Any,
+) -> None:
+    """Log `exc` (by default the one being handled), its traceback and its count."""
     _counts[where] += 1
     log.error(
         message,
-        exc_info=True,
+        exc_info=exc if exc is not None else True,
         extra={**extra, "unexpected": where, "unexpected_total": sum(_counts.values())},
     )
 

@@ -70,3 +70,18 @@ async def test_a_task_that_ignores_cancellation_does_not_hold_the_drain(caplog):
     assert "background task ignored its cancellation" in caplog.messages
     release.set()
     await asyncio.wait_for(background.drain(WAIT), WAIT)
+
+
+async def test_a_failed_task_is_logged_with_its_traceback_and_counted(caplog):
+    background = BackgroundTasks()
+
+    async def broken():
+        raise KeyError("summary")
+
+    with caplog.at_level(logging.ERROR, logger="handler.background"):
+        background.spawn(broken(), name="broken")
+        await asyncio.wait_for(background.drain(WAIT), WAIT)
+    (record,) = caplog.records
+    assert record.getMessage() == "background task failed" and record.task == "broken"
+    assert record.exc_info[0] is KeyError  # the traceback goes with it
+    assert record.unexpected == "background" and record.unexpected_total >= 1

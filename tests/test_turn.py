@@ -61,6 +61,9 @@ class ScriptedModel:
     decision_delay: float = 0.0
     decision_fails: bool = False
     title_never_comes: bool = False  # the title request waits until it is cancelled
+    stall_after: int | None = None  # after this many words, silence until cancelled
+    slow_close: asyncio.Event | None = None  # closing waits for this event
+    closing: asyncio.Event = field(default_factory=asyncio.Event)
     name: str = "scripted"
     closed: int = 0
     asked: list[list[dict[str, str]]] = field(default_factory=list)
@@ -84,10 +87,15 @@ class ScriptedModel:
             for i, word in enumerate(self.words):
                 if self.fail_after is not None and i == self.fail_after:
                     raise ModelError("The model failed mid-answer: overloaded")
+                if self.stall_after is not None and i == self.stall_after:
+                    await asyncio.Event().wait()
                 await asyncio.sleep(self.delay)
                 yield word
         finally:
             self.closed += 1
+            if self.slow_close is not None:
+                self.closing.set()
+                await self.slow_close.wait()
 
 
 @pytest.fixture
@@ -480,3 +488,23 @@ async def test_retrieval_failures_expected_in_one_line_bugs_with_traceback(servi
     assert expected.error_type == "EmbeddingError"
     assert bug.levelname == "ERROR" and bug.exc_info is not None
     assert bug.unexpected == "retrieval" and bug.unexpected_total >= 1
+
+
+async def test_a_turn_cancelled_while_it_winds_down_stays_cancelled(services, db):
+    services.model.stall_after = 1
+    services.model.slow_close = asyncio.Event()
+    sid = await _session(db)
+    # The stream's time ends 0.5 s in, while the model is silent; closing it is slow.
+    timing = Timing(deadline_margin=1.0, finish_by=0.0)
+    consumer = asyncio.create_task(
+        _run(services, ChatRequest(sid, "q", None), deadline=time.time() + 1.5, timing=timing)
+    )
+    await asyncio.wait_for(services.model.closing.wait(), 30)
+    consumer.cancel()  # e.g. the server shutting down, while the turn waits for the close
+    try:
+        with pytest.raises(asyncio.CancelledError):
+            await consumer
+    finally:
+        services.model.slow_close.set()
+    # The text so far was still saved on the way out.
+    assert await db.fetchval("SELECT content FROM messages WHERE role = 'assistant'") == "It "

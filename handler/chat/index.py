@@ -130,7 +130,8 @@ class PgVectorIndex:
             await vectors.delete(await self._database.pool(), ids)
 
     async def delete_user(self, user_id: str) -> None:
-        await vectors.delete_user(await self._database.pool(), user_id)
+        with unavailable_on(*_database_failures()):
+            await vectors.delete_user(await self._database.pool(), user_id)
 
     async def close(self) -> None:
         """The pool belongs to the application, which closes it."""

@@ -367,7 +367,10 @@ class _Turn:
             try:
                 await _cancel(pending)
             finally:
-                await stream.aclose()  # closes the upstream connection
+                # Closes the upstream connection; a chunk still running (this turn was
+                # cancelled while it wound down) closes the stream as it ends.
+                if pending is None or pending.done():
+                    await stream.aclose()
 
     async def _save_during_stream(self, answer: Answer) -> None:
         await self._save(answer)

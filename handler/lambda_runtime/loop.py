@@ -183,7 +183,10 @@ class LambdaRuntime:
             )
         except Exception:
             self._api.close()  # what was sent is unknown: the next request starts afresh
-            log.exception("the runtime failed answering this invocation", extra=failure)
+            log.exception(
+                "the runtime failed answering this invocation",
+                extra={**failure, "unexpected": "lambda_runtime"},
+            )
         await self._after_invoke(invocation)
 
     async def _after_invoke(self, invocation: Invocation) -> None:
@@ -203,7 +206,9 @@ class LambdaRuntime:
             except TimeoutError:
                 log.error("after-invoke hook overran its time; cancelled", extra={"hook": name})
             except Exception:
-                log.exception("after-invoke hook failed", extra={"hook": name})
+                log.exception(
+                    "after-invoke hook failed", extra={"hook": name, "unexpected": "after_invoke"}
+                )
 
     async def _respond(self, request: web.Request) -> None:
         server = self._runner.server
