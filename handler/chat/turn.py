@@ -92,13 +92,14 @@ def _timeout(seconds: float) -> asyncio.Timeout:
 
 async def _cancel(task: asyncio.Task[Any] | None) -> None:
     """Cancel a side task and wait until it has ended. Only the task's own outcome is
-    set aside: the caller's cancellation still propagates."""
+    set aside (side tasks log their own failures): the caller's cancellation still
+    propagates."""
     if task is None:
         return
     task.cancel()
     await asyncio.wait({task})
-    if not task.cancelled() and task.exception() is not None:
-        log.warning("side task failed", extra={"error_type": type(task.exception()).__name__})
+    if not task.cancelled():
+        task.exception()  # retrieved, so that asyncio does not report it again
 
 
 async def run_turn(
