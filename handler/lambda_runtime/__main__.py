@@ -92,6 +92,8 @@ app that the callable named by _HANDLER ("package.module.function") builds, stre
 
 Lambda starts it through the exec wrapper (handler/lambda_runtime/exec-wrapper); locally,
 `make emulate` runs it under a Runtime API emulator (devtools/lambda_emulator.py).
+
+example: make emulate   (then: curl http://127.0.0.1:9000/health)
 """
 
 
@@ -102,7 +104,11 @@ def main(argv: list[str] | None = None) -> int:
         print(USAGE, end="")
         return 0
     if args:
-        print(f"unexpected arguments {args}\n\n{USAGE}", end="", file=sys.stderr)
+        print(
+            f"python -m handler.lambda_runtime: takes no arguments (got {' '.join(args)}); "
+            "see --help",
+            file=sys.stderr,
+        )
         return 2
     if not os.environ.get("AWS_LAMBDA_RUNTIME_API"):
         print(
