@@ -110,12 +110,13 @@ async def test_a_refused_error_report_fails_alone(start_lambda, status):
     assert f"/error answered {status}" in line["error"]
 
 
-async def test_a_refused_next_is_asked_again(start_lambda, firebase):
+@pytest.mark.parametrize("status", [403, 200])  # 200: an "event" without a request id
+async def test_a_refused_next_is_asked_again(start_lambda, firebase, status):
     url = await _started(start_lambda)
     pid = url.emulator.process.pid
     chat = await _chat_in_new_session(url, firebase)
-    url.emulator.refuse("next", 403)
-    url.emulator.refuse("next", 403)
+    url.emulator.refuse("next", status)
+    url.emulator.refuse("next", status)
     t = await read(await chat())
     assert t.kinds()[-1] == "[DONE]"
     await _same_process_serves_on(url, pid)
