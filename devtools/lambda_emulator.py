@@ -14,6 +14,10 @@ use) as FIREBASE_CERTS_URL for project demo-debugflow, and `python -m handler
 emulator-token` signs tokens with that key. No code path of the function
 changes: only its settings point at a local certificate endpoint.
 
+Tests make it refuse answers as the Runtime API documents it may (`refuse`): a
+status for `invocation/next`, a response (buffered or streamed, at its end or
+right after its prelude), an error report or an init error.
+
 Run: python -m devtools.lambda_emulator --package dist/local.zip [--port 9000]
 (or --task-root DIR for the source tree; development only: the package
 build leaves this module out).
@@ -53,6 +57,8 @@ TEXT_TYPES = ("text/", "application/json", "application/x-www-form-urlencoded")
 CERTIFICATE_LIFETIME = datetime.timedelta(days=365)
 # Renewed a day before it expires, so no token (valid 1 h) outlives its certificate.
 CERTIFICATE_MARGIN = datetime.timedelta(days=1)
+# Where `Emulator.refuse` can answer a status instead of the usual one.
+REFUSAL_POINTS = ("next", "response", "stream", "stream_early", "error", "init")
 
 
 @dataclass
@@ -66,6 +72,7 @@ class Invocation:
     )
     body: asyncio.Queue[bytes | None] = field(default_factory=asyncio.Queue)
     trailer_error: dict[str, str] | None = None
+    refused: int | None = None  # the status the emulator answered its response with
     done: asyncio.Event = field(default_factory=asyncio.Event)
 
     def fail(self, error: dict[str, Any]) -> None:
@@ -91,6 +98,27 @@ class Emulator:
     _server: asyncio.Server | None = None
     _connections: dict[asyncio.Task[None], asyncio.StreamWriter] = field(default_factory=dict)
     runtime_api: str = ""
+    # Pending refusals per point of REFUSAL_POINTS, answered in order (see `refuse`).
+    refusals: dict[str, list[int]] = field(default_factory=dict)
+    # The function's output lines, when started with capture_output (also echoed).
+    capture_output: bool = False
+    output: list[str] = field(default_factory=list)
+    exit_codes: list[int] = field(default_factory=list)
+    # Sent as Lambda-Runtime-Deadline-Ms instead of the deadline ("": no such header).
+    deadline_header: str | None = None
+
+    def refuse(self, point: str, status: int) -> None:
+        """Answer `status` at `point` the next time it comes, as the Runtime API may:
+        `next` (instead of an event), `response` (a buffered response), `stream` (after a
+        streamed response's last chunk), `stream_early` (right after its prelude, then
+        the connection closes), `error` (an invocation error), `init` (an init error)."""
+        if point not in REFUSAL_POINTS:
+            raise ValueError(f"refuse: point must be one of {REFUSAL_POINTS}, got {point!r}")
+        self.refusals.setdefault(point, []).append(status)
+
+    def _refusal(self, point: str) -> int | None:
+        pending = self.refusals.get(point)
+        return pending.pop(0) if pending else None
 
     # --- lifecycle -----------------------------------------------------------
     async def start(self) -> None:
@@ -129,6 +157,7 @@ class Emulator:
             "LAMBDA_INVOKE_MODE": self.invoke_mode,
         }
         self.process_started_at = time.monotonic()
+        piped = asyncio.subprocess.PIPE if self.capture_output else None
         self.process = await asyncio.create_subprocess_exec(
             wrapper,
             self.python,
@@ -136,6 +165,8 @@ class Emulator:
             "/var/runtime/bootstrap.py",
             cwd=self.task_root,
             env=env,
+            stdout=piped,
+            stderr=asyncio.subprocess.STDOUT if piped else None,
         )
         asyncio.get_running_loop().create_task(self._watch(self.process))
 
@@ -145,12 +176,18 @@ class Emulator:
             await self.process.wait()
 
     async def _watch(self, process: asyncio.subprocess.Process) -> None:
-        await process.wait()
+        if process.stdout is not None:
+            async for line in process.stdout:
+                self.output.append(line.decode(errors="replace").rstrip("\n"))
+                sys.stdout.buffer.write(line)
+        self.exit_codes.append(await process.wait())
         for invocation in list(self._active.values()):
             invocation.fail(
                 {"errorType": "Runtime.ExitError", "errorMessage": f"exit {process.returncode}"}
             )
         self._active.clear()
+        if not self._queue.empty() and self._server is not None and self._server.is_serving():
+            await self.start_function()  # as Lambda: a new container for the waiting events
 
     # --- invoking --------------------------------------------------------------
     async def invoke(self, event: dict[str, Any]) -> Invocation:
@@ -195,6 +232,9 @@ class Emulator:
     async def _route(self, method, target, headers, reader, writer) -> None:
         parts = target.removeprefix(PREFIX).strip("/").split("/")
         if method == "GET" and parts == ["invocation", "next"]:
+            if (status := self._refusal("next")) is not None:
+                _answer(writer, status, _refusal_body(status))
+                return
             invocation = await self._queue.get()
             self._active[invocation.request_id] = invocation
             _answer(
@@ -203,7 +243,9 @@ class Emulator:
                 invocation.event,
                 {
                     "Lambda-Runtime-Aws-Request-Id": invocation.request_id,
-                    "Lambda-Runtime-Deadline-Ms": str(invocation.deadline_ms),
+                    "Lambda-Runtime-Deadline-Ms": str(invocation.deadline_ms)
+                    if self.deadline_header is None
+                    else self.deadline_header,
                     "Lambda-Runtime-Invoked-Function-Arn": (
                         "arn:aws:lambda:us-east-1:123456789012:function:debugflow-emulated"
                     ),
@@ -218,6 +260,10 @@ class Emulator:
                 failed.append(self._queue.get_nowait())
             for invocation in failed:
                 invocation.fail({"errorType": "Runtime.InitError", "errorMessage": "init failed"})
+            status = self._refusal("init")
+            if status is not None:
+                _answer(writer, status, _refusal_body(status))
+                return
             _answer(writer, 202, b'{"status":"OK"}')
         elif method == "POST" and len(parts) == 3 and parts[0] == "invocation":
             invocation = self._active.pop(parts[1], None)
@@ -228,14 +274,30 @@ class Emulator:
             if parts[2] == "error":
                 error = json.loads(await _read_body(reader, headers))
                 self.invocation_errors.append(error)
+                status = self._refusal("error")
                 invocation.fail(error)
             elif headers.get("lambda-runtime-function-response-mode") == "streaming":
-                await _read_stream(reader, invocation)
+                if (status := self._refusal("stream_early")) is not None:
+                    await _read_prelude(reader, invocation)
+                    invocation.trailer_error = {"errorType": f"Runtime.Refused{status}"}
+                    invocation.fail(invocation.trailer_error)
+                    _answer(writer, status, _refusal_body(status))
+                    writer.close()  # as a proxy that gives up on a request: mid-body
+                    return
+                await _read_stream(reader, invocation, refuse=self._refusal("stream"))
+                status = invocation.refused
             else:
                 result = json.loads(await _read_body(reader, headers))
-                invocation.start.set_result({"result": result})
-                invocation.body.put_nowait(None)
-                invocation.done.set()
+                status = self._refusal("response")
+                if status is None:
+                    invocation.start.set_result({"result": result})
+                    invocation.body.put_nowait(None)
+                    invocation.done.set()
+                else:
+                    invocation.fail({"errorType": f"Runtime.Refused{status}"})
+            if status is not None:
+                _answer(writer, status, _refusal_body(status))
+                return
             _answer(writer, 202, b'{"status":"OK"}')
         else:
             await _read_body(reader, headers)
@@ -283,8 +345,31 @@ async def _read_body(reader: asyncio.StreamReader, headers: dict[str, str]) -> b
     return await reader.readexactly(int(headers.get("content-length", "0")))
 
 
-async def _read_stream(reader: asyncio.StreamReader, invocation: Invocation) -> None:
-    """A chunked streamed response: prelude, 8 NULs, body; then optional error trailers."""
+def _refusal_body(status: int) -> bytes:
+    """What the Runtime API documents with each refusal (an ErrorResponse)."""
+    kinds = {400: "InvalidStateTransition", 403: "Forbidden", 413: "RequestEntityTooLarge"}
+    kind = kinds.get(status, "ContainerError" if status == 500 else "Unexpected")
+    return json.dumps(
+        {"errorType": kind, "errorMessage": f"refused by the emulator ({status})"}
+    ).encode()
+
+
+async def _read_prelude(reader: asyncio.StreamReader, invocation: Invocation) -> None:
+    """Chunks up to the prelude's delimiter: the response has started."""
+    head = b""
+    while DELIMITER not in head:
+        size = int((await reader.readline()).split(b";")[0].strip(), 16)
+        if size == 0:
+            return
+        head += (await reader.readexactly(size + 2))[:-2]
+    invocation.start.set_result(json.loads(head.split(DELIMITER, 1)[0]))
+
+
+async def _read_stream(
+    reader: asyncio.StreamReader, invocation: Invocation, refuse: int | None = None
+) -> None:
+    """A chunked streamed response: prelude, 8 NULs, body; then optional error trailers.
+    With `refuse`, the whole body is read and the invocation fails with that status."""
     head = b""
     started = False
     while True:
@@ -309,7 +394,10 @@ async def _read_stream(reader: asyncio.StreamReader, invocation: Invocation) -> 
                 trailers.get("lambda-runtime-function-error-body", "")
             ).decode(),
         }
-    if not started:
+    if refuse is not None:
+        invocation.refused = refuse
+        invocation.trailer_error = {"errorType": f"Runtime.Refused{refuse}"}
+    if not started or refuse is not None:
         invocation.fail(invocation.trailer_error or {"errorType": "Runtime.NoPrelude"})
         return
     invocation.body.put_nowait(None)
@@ -324,7 +412,7 @@ def _answer(
     writer: asyncio.StreamWriter, status: int, body: bytes, headers: dict[str, str] | None = None
 ) -> None:
     lines = [f"HTTP/1.1 {status} {'OK' if status < 300 else 'Error'}"]
-    lines += [f"{k}: {v}" for k, v in (headers or {}).items()]
+    lines += [f"{k}: {v}" for k, v in (headers or {}).items() if v]
     lines.append(f"Content-Length: {len(body)}")
     writer.write(("\r\n".join(lines) + "\r\n\r\n").encode() + body)
 

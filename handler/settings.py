@@ -287,6 +287,12 @@ class Settings:
     firebase_certs_url: str = _setting(
         "FIREBASE_CERTS_URL", _url, FIREBASE_CERTS_URL, "Google's token-signing certificates."
     )
+    firebase_certs_timeout: float = _setting(
+        "FIREBASE_CERTS_TIMEOUT",
+        _positive_float,
+        5.0,
+        "Seconds one fetch of the token-signing certificates may take (tests set it short).",
+    )
     firebase_auth_emulator_host: str | None = _setting(
         "FIREBASE_AUTH_EMULATOR_HOST",
         _optional_text,

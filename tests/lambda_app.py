@@ -13,6 +13,10 @@ import time
 from aiohttp import web
 
 from handler.app import lambda_app
+from handler.lambda_runtime.contract import AFTER_INVOKE
+
+# While on, an after-invoke hook raises after every invocation (GET /test/hooks-fail?on=1).
+HOOKS_FAIL = web.AppKey("hooks_fail", dict)
 
 
 @web.middleware
@@ -69,6 +73,14 @@ async def raise_after(request: web.Request) -> web.StreamResponse:
     raise RuntimeError("failed after the first byte")
 
 
+async def raise_after_prepare(request: web.Request) -> web.StreamResponse:
+    # prepare() starts sending the headers in a task of the writer's; the failure comes
+    # before that task has run.
+    response = web.StreamResponse(headers={"Content-Type": "text/plain"})
+    await response.prepare(request)
+    raise RuntimeError("failed right after the headers")
+
+
 async def ticks(request: web.Request) -> web.StreamResponse:
     response = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
     await response.prepare(request)
@@ -77,6 +89,19 @@ async def ticks(request: web.Request) -> web.StreamResponse:
         # The send time (one clock for every process) lets the test order events.
         await response.write(f"data: {i} {time.monotonic()}\n\n".encode())
     return response
+
+
+async def hooks_fail(request: web.Request) -> web.Response:
+    request.app[HOOKS_FAIL]["on"] = request.query.get("on") == "1"
+    return web.json_response({"on": request.app[HOOKS_FAIL]["on"]})
+
+
+def failing_hook(app: web.Application):
+    async def hook(seconds: float) -> None:
+        if app[HOOKS_FAIL]["on"]:
+            raise RuntimeError("after-invoke hook failed on purpose")
+
+    return hook
 
 
 def create_app() -> web.Application:
@@ -88,4 +113,8 @@ def create_app() -> web.Application:
     app.router.add_get("/test/empty", empty)
     app.router.add_get("/test/raise-after", raise_after)
     app.router.add_get("/test/ticks", ticks)
+    app.router.add_get("/test/raise-after-prepare", raise_after_prepare)
+    app.router.add_get("/test/hooks-fail", hooks_fail)
+    app[HOOKS_FAIL] = {"on": False}
+    app[AFTER_INVOKE].insert(0, failing_hook(app))  # before the background drain
     return app

@@ -163,6 +163,19 @@ async def test_exception_after_the_first_byte_goes_in_the_trailers(start_lambda,
     assert (await url.get("/health")).status == 200
 
 
+async def test_a_failure_while_the_headers_go_out_keeps_the_connection_sound(start_lambda):
+    url = await start_lambda()
+    assert (await url.get("/health")).status == 200
+    pid = url.emulator.process.pid
+    resp = await url.get("/test/raise-after-prepare")
+    with pytest.raises(Exception):  # noqa: B017 - reported in the trailers: the stream is cut
+        await resp.read()
+    # The error report did not interleave with the headers on the one connection.
+    for _ in range(2):
+        assert (await url.get("/health")).status == 200
+    assert url.emulator.process.pid == pid
+
+
 async def test_malformed_events_get_a_clear_error(start_lambda):
     url = await start_lambda()
     emulator = url.emulator
@@ -208,6 +221,26 @@ async def test_chat_ends_cleanly_before_the_deadline(start_lambda, firebase, hug
     assert 0 < t.kinds().count("content") < 30
     stored = await db.fetchval("SELECT content FROM messages WHERE role = 'assistant'")
     assert stored == t.text()
+
+
+async def test_a_slow_title_never_holds_the_answer_past_the_deadline(
+    start_lambda, firebase, db, huggingface
+):
+    huggingface.title_delay = 60  # the fast model is stuck: no title (nor summary) comes
+    url = await start_lambda(EMULATOR_TIMEOUT="4.5")  # less than the title's 5 s wait
+    auth = {"Authorization": f"Bearer {firebase.token('alice')}"}
+    session = await (await url.post("/api/sessions", headers=auth)).json()
+    pid = url.emulator.process.pid
+    resp = await url.post(
+        "/api/chat", json={"sessionId": session["id"], "message": "hi"}, headers=auth
+    )
+    t = await read(resp)
+    assert t.kinds()[-1] == "[DONE]" and "title" not in t.kinds()
+    stored = await db.fetchval("SELECT content FROM messages WHERE role = 'assistant'")
+    assert stored == t.text()
+    # Lambda did not have to stop the function: the same container serves on.
+    assert (await url.get("/health")).status == 200
+    assert url.emulator.process.pid == pid
 
 
 async def test_background_work_finishes_before_the_next_event(start_lambda, firebase, db):

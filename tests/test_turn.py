@@ -8,6 +8,7 @@ and the embedder are the real ones.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import logging
 import time
@@ -20,7 +21,7 @@ import pytest
 
 from handler.auth.identity import User
 from handler.background import BackgroundTasks
-from handler.chat.embeddings import HashingEmbedder
+from handler.chat.embeddings import EmbeddingError, HashingEmbedder
 from handler.chat.events import (
     AnswerMessage,
     Delta,
@@ -59,7 +60,12 @@ class ScriptedModel:
     decision: str = "[NO_SEARCH]"
     decision_delay: float = 0.0
     decision_fails: bool = False
+    title_never_comes: bool = False  # the title request waits until it is cancelled
+    stall_after: int | None = None  # after this many words, silence until cancelled
+    slow_close: asyncio.Event | None = None  # closing waits for this event
+    closing: asyncio.Event = field(default_factory=asyncio.Event)
     name: str = "scripted"
+    fallback: str | None = None  # no second model: a failure stays a failure
     closed: int = 0
     asked: list[list[dict[str, str]]] = field(default_factory=list)
     decisions: list[list[dict[str, str]]] = field(default_factory=list)
@@ -73,6 +79,8 @@ class ScriptedModel:
             yield self.decision
             return
         if fast:
+            if self.title_never_comes:
+                await asyncio.Event().wait()
             yield "Typo in config"
             return
         self.asked.append(messages)
@@ -80,10 +88,15 @@ class ScriptedModel:
             for i, word in enumerate(self.words):
                 if self.fail_after is not None and i == self.fail_after:
                     raise ModelError("The model failed mid-answer: overloaded")
+                if self.stall_after is not None and i == self.stall_after:
+                    await asyncio.Event().wait()
                 await asyncio.sleep(self.delay)
                 yield word
         finally:
             self.closed += 1
+            if self.slow_close is not None:
+                self.closing.set()
+                await self.slow_close.wait()
 
 
 @pytest.fixture
@@ -173,9 +186,10 @@ async def test_deadline_ends_the_turn_and_keeps_the_text(services, db):
     services.model.words = [f"w{i} " for i in range(100)]
     services.model.delay = 0.05
     sid = await _session(db)
-    timing = Timing(deadline_margin=0.0)
+    # The stream ends 1 s before the deadline; the final save may use all of that second.
+    timing = Timing(deadline_margin=1.0, finish_by=0.0)
     events = await _run(
-        services, ChatRequest(sid, "q", None), deadline=time.time() + 0.5, timing=timing
+        services, ChatRequest(sid, "q", None), deadline=time.time() + 1.5, timing=timing
     )
     assert events[-1] == Failed("The answer was cut short by the server's time limit")
     text = "".join(e.text for e in events if isinstance(e, Delta))
@@ -271,7 +285,7 @@ async def test_search_decided_and_used(web_services, db, tavily):
     assert (asked["search_depth"], asked["max_results"]) == ("basic", 5)
     # The decision read the new message; the answer's prompt numbers the results to cite.
     assert "Which pool size does asyncpg use?" in model.decisions[0][-1]["content"]
-    system = model.asked[-1][0]["content"]
+    system = "\n".join(m["content"] for m in model.asked[-1])
     assert "cite as [n]" in system
     assert "[2] Release notes 2 (docs.example.com): Version 2.0" in system
     stored = await db.fetchval("SELECT sources FROM messages WHERE role = 'assistant'")
@@ -292,7 +306,7 @@ async def test_web_results_are_numbered_after_retrieved_known_logs(web_services,
         {"index": 1, "title": "Pool exhausted", "url": "https://wiki.example/pool"},
         *[{**s, "index": s["index"] + 1} for s in WEB_SOURCES],
     ]
-    system = web_services.model.asked[-1][0]["content"]
+    system = "\n".join(m["content"] for m in web_services.model.asked[-1])
     assert "[1] Pool exhausted" in system and "[3] Release notes 2" in system
 
 
@@ -396,3 +410,102 @@ async def test_a_search_that_finds_nothing_has_nothing_to_read(web_services, db,
     events = await _run(web_services, ChatRequest(sid, "q", None))
     assert _statuses(events) == ["building_context", "searching", "generating"]
     assert "Sources" not in _kinds(events) and events[-1] == Done()
+
+
+class NeverEmbeds:
+    """An embedder whose service never answers."""
+
+    async def embed(self, text: str) -> list[float]:
+        await asyncio.Event().wait()
+        raise AssertionError("unreachable")
+
+
+def _title_tasks() -> list[asyncio.Task]:
+    return [
+        t
+        for t in asyncio.all_tasks()
+        if not t.done() and "_make_title" in getattr(t.get_coro(), "__qualname__", "")
+    ]
+
+
+async def test_a_title_that_never_comes_does_not_hold_the_answer_past_the_deadline(services, db):
+    services.model.title_never_comes = True
+    sid = await _session(db)
+    deadline = time.time() + 4  # the stream's 3 s margin leaves 1 s to answer
+    events = await asyncio.wait_for(
+        _run(services, ChatRequest(sid, "q", None), deadline=deadline), 30
+    )
+    assert time.time() < deadline  # the title wait fitted inside the margin
+    assert events[-1] == Done() and "Title" not in _kinds(events)
+    assert await db.fetchval("SELECT content FROM messages WHERE role = 'assistant'") == (
+        "It is a typo."
+    )
+    assert _title_tasks() == []  # cancelled, and awaited to its end
+
+
+async def test_retrieval_that_never_answers_is_left_out_before_the_deadline(services, db):
+    services = dataclasses.replace(services, embedder=NeverEmbeds())
+    sid = await _session(db)
+    deadline = time.time() + 5
+    timing = Timing(retrieval=0.5)
+    events = await asyncio.wait_for(
+        _run(services, ChatRequest(sid, "q", None), deadline=deadline, timing=timing), 30
+    )
+    assert time.time() < deadline
+    assert events[-1] == Done()
+    assert await db.fetchval("SELECT content FROM messages WHERE role = 'assistant'") == (
+        "It is a typo."
+    )
+
+
+async def test_a_reader_that_leaves_early_leaves_no_title_task_behind(services, db):
+    services.model.title_never_comes = True
+    sid = await _session(db)
+    turn = run_turn(services, USER, ChatRequest(sid, "q", None))
+    async for event in turn:
+        if isinstance(event, Delta):
+            break
+    await turn.aclose()
+    assert _title_tasks() == []
+
+
+class FailingEmbedder:
+    def __init__(self, error: Exception) -> None:
+        self.error = error
+
+    async def embed(self, text: str) -> list[float]:
+        raise self.error
+
+
+async def test_retrieval_failures_expected_in_one_line_bugs_with_traceback(services, db, caplog):
+    sid = await _session(db)
+    down = dataclasses.replace(services, embedder=FailingEmbedder(EmbeddingError("HTTP 503")))
+    buggy = dataclasses.replace(services, embedder=FailingEmbedder(KeyError("vector")))
+    with caplog.at_level(logging.WARNING, logger="handler.chat.context"):
+        assert (await _run(down, ChatRequest(sid, "q", None)))[-1] == Done()
+        assert (await _run(buggy, ChatRequest(sid, "q", None)))[-1] == Done()
+    expected, bug = caplog.records
+    assert expected.levelname == "WARNING" and expected.exc_info is None
+    assert expected.error_type == "EmbeddingError"
+    assert bug.levelname == "ERROR" and bug.exc_info is not None
+    assert bug.unexpected == "retrieval" and bug.unexpected_total >= 1
+
+
+async def test_a_turn_cancelled_while_it_winds_down_stays_cancelled(services, db):
+    services.model.stall_after = 1
+    services.model.slow_close = asyncio.Event()
+    sid = await _session(db)
+    # The stream's time ends 0.5 s in, while the model is silent; closing it is slow.
+    timing = Timing(deadline_margin=1.0, finish_by=0.0)
+    consumer = asyncio.create_task(
+        _run(services, ChatRequest(sid, "q", None), deadline=time.time() + 1.5, timing=timing)
+    )
+    await asyncio.wait_for(services.model.closing.wait(), 30)
+    consumer.cancel()  # e.g. the server shutting down, while the turn waits for the close
+    try:
+        with pytest.raises(asyncio.CancelledError):
+            await consumer
+    finally:
+        services.model.slow_close.set()
+    # The text so far was still saved on the way out.
+    assert await db.fetchval("SELECT content FROM messages WHERE role = 'assistant'") == "It "

@@ -6,19 +6,24 @@ the user's other sessions in the same project, and similar known logs, then
 web search results when the turn searched. Everything citable is in ONE
 numbered list (summaries, known logs, web results), the numbers the model
 is told to cite as [n] and the `sources` stored with the answer. A retrieval
-failure leaves retrieval out; the answer goes on without it.
+failure, or retrieval that would outlast the turn's time, leaves retrieval
+out; the answer goes on without it.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import math
 from dataclasses import dataclass
 from typing import Any
 
 from handler.chat import prompt
-from handler.chat.index import Match
+from handler.chat.embeddings import EmbeddingError
+from handler.chat.index import IndexUnavailable, Match
 from handler.chat.services import ChatServices
 from handler.chat.web_search import WebResult
+from handler.unexpected import log_unexpected
 
 log = logging.getLogger(__name__)
 
@@ -59,23 +64,27 @@ def _instructions(session: Any) -> list[prompt.Layer]:
 
 
 async def _retrieve(
-    services: ChatServices, user_id: str, session: Any, question: str
+    services: ChatServices, user_id: str, session: Any, question: str, within: float
 ) -> tuple[list[Match], list[Match]]:
     try:
-        vector = await services.embedder.embed(question[:EMBED_CHARS])
-        related = await services.index.summaries(
-            vector,
-            user_id=user_id,
-            project_id=session["project_id"],
-            exclude_session=session["id"],
-            top_k=RETRIEVAL_TOP_K,
-        )
-        logs = await services.index.known_logs(vector, top_k=RETRIEVAL_TOP_K)
-    except Exception as exc:
+        async with asyncio.timeout(None if math.isinf(within) else max(within, 0.0)):
+            vector = await services.embedder.embed(question[:EMBED_CHARS])
+            related = await services.index.summaries(
+                vector,
+                user_id=user_id,
+                project_id=session["project_id"],
+                exclude_session=session["id"],
+                top_k=RETRIEVAL_TOP_K,
+            )
+            logs = await services.index.known_logs(vector, top_k=RETRIEVAL_TOP_K)
+    except (EmbeddingError, IndexUnavailable, TimeoutError) as exc:
         log.warning(
             "retrieval failed; answering without retrieved context",
             extra={"error_type": type(exc).__name__, "error": str(exc)[:200]},
         )
+        return [], []
+    except Exception:
+        log_unexpected(log, "retrieval", "retrieval failed unexpectedly; answering without it")
         return [], []
     return (
         [m for m in related if m.score >= MIN_SCORE],
@@ -88,8 +97,11 @@ def _cited(heading: str, name: str, numbered: list[tuple[int, Match]]) -> prompt
     return prompt.Layer(name, heading, text)
 
 
-async def build(services: ChatServices, user_id: str, session: Any, question: str) -> Context:
-    related, logs = await _retrieve(services, user_id, session, question)
+async def build(
+    services: ChatServices, user_id: str, session: Any, question: str, within: float = math.inf
+) -> Context:
+    """The context; retrieval gets `within` seconds at most."""
+    related, logs = await _retrieve(services, user_id, session, question, within)
     numbered = list(enumerate(related + logs, start=1))
     layers = [
         *_instructions(session),

@@ -6,7 +6,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -15,6 +17,28 @@ from handler.store import vectors
 
 SESSION_SUMMARY = "session_summary"
 KNOWN_LOG = "known_log"
+
+
+class IndexUnavailable(Exception):
+    """The index (its database or service) failed or could not be reached: an expected,
+    upstream failure, which callers report in one line."""
+
+
+@contextlib.contextmanager
+def unavailable_on(*failures: type[BaseException]) -> Iterator[None]:
+    """Raise these failures as IndexUnavailable, saying what they were."""
+    try:
+        yield
+    except failures as exc:
+        raise IndexUnavailable(f"{type(exc).__name__}: {str(exc)[:200]}") from exc
+
+
+def _database_failures() -> tuple[type[BaseException], ...]:
+    """What the database under pgvector raises when it is down or refuses (asyncpg is
+    imported on first use: the health check never loads it)."""
+    import asyncpg
+
+    return (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError)
 
 
 def summary_id(session_id: uuid.UUID) -> str:
@@ -76,7 +100,9 @@ class PgVectorIndex:
 
     async def upsert(self, document: Document, vector: list[float]) -> None:
         values = tuple(getattr(document, column) for column in vectors.COLUMNS)
-        await vectors.upsert(await self._database.pool(), values, vector)
+        with unavailable_on(*_database_failures()):
+            # Nothing is written for a session deleted meanwhile (its key is gone).
+            await vectors.upsert(await self._database.pool(), values, vector)
 
     async def summaries(
         self,
@@ -87,21 +113,25 @@ class PgVectorIndex:
         exclude_session: uuid.UUID,
         top_k: int,
     ) -> list[Match]:
-        pool = await self._database.pool()
-        rows = await vectors.nearest_summaries(
-            pool, vector, top_k, user_id, project_id, exclude_session
-        )
+        with unavailable_on(*_database_failures()):
+            pool = await self._database.pool()
+            rows = await vectors.nearest_summaries(
+                pool, vector, top_k, user_id, project_id, exclude_session
+            )
         return [_match(r) for r in rows]
 
     async def known_logs(self, vector: list[float], *, top_k: int) -> list[Match]:
-        rows = await vectors.nearest_known_logs(await self._database.pool(), vector, top_k)
+        with unavailable_on(*_database_failures()):
+            rows = await vectors.nearest_known_logs(await self._database.pool(), vector, top_k)
         return [_match(r) for r in rows]
 
     async def delete(self, ids: list[str]) -> None:
-        await vectors.delete(await self._database.pool(), ids)
+        with unavailable_on(*_database_failures()):
+            await vectors.delete(await self._database.pool(), ids)
 
     async def delete_user(self, user_id: str) -> None:
-        await vectors.delete_user(await self._database.pool(), user_id)
+        with unavailable_on(*_database_failures()):
+            await vectors.delete_user(await self._database.pool(), user_id)
 
     async def close(self) -> None:
         """The pool belongs to the application, which closes it."""

@@ -11,7 +11,16 @@ import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from handler.chat.index import KNOWN_LOG, SESSION_SUMMARY, Document, Match
+from handler.chat.index import KNOWN_LOG, SESSION_SUMMARY, Document, Match, unavailable_on
+
+
+def _failures() -> tuple[type[BaseException], ...]:
+    """What the SDK raises when Pinecone fails or cannot be reached."""
+    import aiohttp
+    from pinecone.exceptions import PineconeException
+
+    return (PineconeException, aiohttp.ClientError, OSError, TimeoutError)
+
 
 NO_PROJECT = "none"  # Pinecone metadata cannot hold null
 
@@ -52,11 +61,17 @@ class PineconeIndex:
         if document.url:
             metadata["url"] = document.url
         index = await self._index()
-        await index.upsert(vectors=[{"id": document.id, "values": vector, "metadata": metadata}])
+        with unavailable_on(*_failures()):
+            await index.upsert(
+                vectors=[{"id": document.id, "values": vector, "metadata": metadata}]
+            )
 
     async def _query(self, vector: list[float], top_k: int, where: dict[str, Any]) -> list[Match]:
         index = await self._index()
-        result = await index.query(vector=vector, top_k=top_k, filter=where, include_metadata=True)
+        with unavailable_on(*_failures()):
+            result = await index.query(
+                vector=vector, top_k=top_k, filter=where, include_metadata=True
+            )
         return [_match(m) for m in result.matches]
 
     async def summaries(
@@ -81,13 +96,15 @@ class PineconeIndex:
 
     async def delete(self, ids: list[str]) -> None:
         index = await self._index()
-        await index.delete(ids=ids)
+        with unavailable_on(*_failures()):
+            await index.delete(ids=ids)
 
     async def delete_user(self, user_id: str) -> None:
         # Delete by metadata works on serverless indexes since October 2025
         # (docs.pinecone.io/guides/manage-data/delete-data#delete-records-by-metadata).
         index = await self._index()
-        await index.delete(filter={"user_id": {"$eq": user_id}})
+        with unavailable_on(*_failures()):
+            await index.delete(filter={"user_id": {"$eq": user_id}})
 
 
 def _match(match: Any) -> Match:

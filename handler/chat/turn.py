@@ -8,6 +8,11 @@ called, the answer is saved every `Timing.save_every` seconds while it streams
 and once more at the end, whatever ended it (done, model failure, deadline,
 client gone, database failure).
 
+Every wait is bounded by the invocation's deadline: the stream ends
+`deadline_margin` seconds before it, retrieval and web search fit before that,
+and the final save and the title wait end `finish_by` seconds before it, so the
+answer is stored before Lambda stops the function.
+
 With web search configured (services.web_search), the decision whether to
 search runs alongside retrieval; a search shows as `searching`, `reading`
 (results to read) and `generating` before the one `sources` event. Without it
@@ -49,6 +54,7 @@ from handler.chat.services import ChatServices
 from handler.chat.web_search import WebSearch
 from handler.store import memories as ledger
 from handler.store import messages, sessions
+from handler.unexpected import log_unexpected
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +63,7 @@ TITLE_PROMPT = (
     "message below. Reply with the title only, without quotes."
 )
 SAVE_FAILED = "The answer could not be saved; copy it before leaving this page"
+OUT_OF_TIME = "The server ran out of time before answering; please try again"
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,12 +71,37 @@ class Timing:
     save_every: float = 2.0  # seconds between incremental saves of a streaming answer
     keepalive: float = 15.0  # seconds of silence before a keep-alive
     deadline_margin: float = 3.0  # seconds kept back before Lambda's deadline to end cleanly
-    title_wait: float = 5.0  # how long a finished answer waits for its title
+    title_wait: float = 5.0  # how long a finished answer waits for its title, at most
     decision: float = 5.0  # seconds the fast model may take to decide on a web search
+    retrieval: float = 5.0  # seconds retrieval may take before the answer goes on without it
+    # Seconds before Lambda's deadline by which the final save and the title wait are
+    # over (inside deadline_margin): what is left is for the last bytes and the runtime.
+    finish_by: float = 1.0
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.finish_by <= self.deadline_margin:
+            raise ValueError("Timing: finish_by must be between 0 and deadline_margin")
 
 
 class _DeadlineReached(Exception):
     pass
+
+
+def _timeout(seconds: float) -> asyncio.Timeout:
+    """asyncio.timeout for a number of seconds that may be infinite (no deadline)."""
+    return asyncio.timeout(None if math.isinf(seconds) else max(seconds, 0.0))
+
+
+async def _cancel(task: asyncio.Task[Any] | None) -> None:
+    """Cancel a side task and wait until it has ended. Only the task's own outcome is
+    set aside (side tasks log their own failures): the caller's cancellation still
+    propagates."""
+    if task is None:
+        return
+    task.cancel()
+    await asyncio.wait({task})
+    if not task.cancelled():
+        task.exception()  # retrieved, so that asyncio does not report it again
 
 
 async def run_turn(
@@ -107,6 +139,9 @@ class _Turn:
         self.web_task: asyncio.Task[Any] | None = None  # the web search's decision, then search
         self.answer: Answer | None = None
         self.user_words: list[str] = []
+        # A save that overran its time may still have been applied: never retried, since
+        # saves append (a retry could store the text twice).
+        self.save_abandoned = False
 
     async def events(self) -> AsyncIterator[Event]:
         try:
@@ -115,14 +150,15 @@ class _Turn:
         except TurnFailed as exc:
             yield Failed(str(exc))
         except Exception:
-            log.exception("chat turn failed")
+            log_unexpected(log, "chat_turn", "chat turn failed")
             yield Failed("Something went wrong while answering; please try again")
 
     async def close(self) -> None:
         """Whatever ended the turn: the answer is stored, the side work scheduled."""
-        for task in (self.title_task, self.web_task):
-            if task is not None and not task.done():
-                task.cancel()
+        title_task, self.title_task = self.title_task, None
+        web_task, self.web_task = self.web_task, None
+        await _cancel(title_task)
+        await _cancel(web_task)
         if self.answer is not None:
             with contextlib.suppress(TurnFailed):
                 await self._final_save()  # a client that left cannot be told; it is logged
@@ -138,24 +174,31 @@ class _Turn:
 
     async def _answer(self) -> AsyncIterator[Event]:
         services, request = self.services, self.request
-        pool = await services.database.pool()
-        session = await sessions.context(pool, self.user.id, request.session_id)
-        if session is None:
-            raise TurnFailed("Session not found")
-        turn_plan = await plan.prepare(pool, request)
-        if turn_plan.user_words:
-            await self._remember(pool, request.message)
+        try:
+            async with _timeout(self._time_left()):
+                pool = await services.database.pool()
+                session = await sessions.context(pool, self.user.id, request.session_id)
+                if session is None:
+                    raise TurnFailed("Session not found")
+                turn_plan = await plan.prepare(pool, request)
+                if turn_plan.user_words:
+                    await self._remember(pool, request.message)
+        except TimeoutError:
+            raise TurnFailed(OUT_OF_TIME) from None
         self.user_words = turn_plan.user_words
         if turn_plan.user_message_id is not None:
             yield UserMessage(turn_plan.user_message_id)
 
         answer = turn_plan.answer
         if answer is None:
-            answer = Answer(
-                await messages.add(
-                    pool, request.session_id, turn_plan.user_message_id, "assistant", ""
-                )
-            )
+            try:
+                async with _timeout(self._time_left()):
+                    answer_id = await messages.add(
+                        pool, request.session_id, turn_plan.user_message_id, "assistant", ""
+                    )
+            except TimeoutError:
+                raise TurnFailed(OUT_OF_TIME) from None
+            answer = Answer(answer_id)
         self.answer = answer
         yield AnswerMessage(answer.id)
 
@@ -167,10 +210,16 @@ class _Turn:
         web = None if request.is_continuation else services.web_search
         if web is not None:  # off: nothing is started here, nor awaited below
             self.web_task = self._decide_on_web_search(web, pool, turn_plan)
-        built_context = await context.build(services, self.user.id, session, turn_plan.question)
+        built_context = await context.build(
+            services,
+            self.user.id,
+            session,
+            turn_plan.question,
+            min(self.timing.retrieval, self._time_left()),
+        )
         web_failed = False
         if web is not None and self.web_task is not None:
-            query = await self.web_task
+            query = await self._within_time(self.web_task)
             if query is not None:
                 yield Status("searching")
                 self.web_task = asyncio.create_task(
@@ -178,7 +227,8 @@ class _Turn:
                 )
                 async for event in self._keep_alive_until(self.web_task):
                     yield event
-                results = self.web_task.result()
+                # None: the search failed or ran out of time; the model is told so.
+                results = await self._within_time(self.web_task)
                 web_failed = results is None
                 if results:
                     yield Status("reading")
@@ -209,7 +259,7 @@ class _Turn:
         await self._final_save()  # before the error event: what was generated is kept
         if failure:
             raise TurnFailed(failure)
-        title = await self._finish_title(wait=self.timing.title_wait)
+        title = await self._finish_title(wait=min(self.timing.title_wait, self._time_to_finish()))
         if title:
             yield Title(title)
         yield Done()
@@ -225,11 +275,25 @@ class _Turn:
         )
 
     async def _keep_alive_until(self, task: asyncio.Task[Any]) -> AsyncIterator[Event]:
-        """Keep-alives while `task` runs: a web search may outlast the keep-alive interval."""
-        while not task.done():
-            done, _ = await asyncio.wait({task}, timeout=self.timing.keepalive)
+        """Keep-alives while `task` runs (a web search may outlast the keep-alive
+        interval), until the stream's time is up."""
+        while not task.done() and (time_left := self._time_left()) > 0:
+            done, _ = await asyncio.wait({task}, timeout=min(self.timing.keepalive, time_left))
             if not done:
                 yield KeepAlive()
+
+    async def _within_time(self, task: asyncio.Task[Any]) -> Any:
+        """The side task's result, or None (it is cancelled) if the stream's time runs out
+        first; the tasks given their own time limit finish within it already."""
+        time_left = self._time_left()
+        done, _ = await asyncio.wait(
+            {task}, timeout=None if math.isinf(time_left) else max(time_left, 0.0)
+        )
+        if not done:
+            log.warning("a side task ran out of the turn's time; going on without it")
+            await _cancel(task)
+            return None
+        return task.result()
 
     async def _remember(self, pool: Any, message: str) -> None:
         """`remember: ...` stores an explicit memory before the answer is written."""
@@ -241,16 +305,36 @@ class _Turn:
         answer = self.answer
         if answer is None or not answer.unsaved():
             return
+        await self._save(answer)
+
+    async def _save(self, answer: Answer) -> None:
+        """Save within the turn's time (`finish_by` before the deadline)."""
+        if self.save_abandoned:
+            raise TurnFailed(SAVE_FAILED)
         try:
-            await answer.save(self.services.database)
+            async with _timeout(self._time_to_finish()):
+                await answer.save(self.services.database)
+        except TimeoutError:
+            self.save_abandoned = True
+            log.error("saving the answer ran out of time", extra={"message_id": str(answer.id)})
+            raise TurnFailed(SAVE_FAILED) from None
         except Exception:
-            log.exception("could not save the answer", extra={"message_id": str(answer.id)})
+            log_unexpected(
+                log, "answer_save", "could not save the answer", message_id=str(answer.id)
+            )
             raise TurnFailed(SAVE_FAILED) from None
 
     def _time_left(self) -> float:
+        """Seconds until the stream must end (deadline_margin before the deadline)."""
         if self.deadline is None:
             return math.inf
         return self.deadline - self.timing.deadline_margin - time.time()
+
+    def _time_to_finish(self) -> float:
+        """Seconds until the final save and the title wait must be over."""
+        if self.deadline is None:
+            return math.inf
+        return self.deadline - self.timing.finish_by - time.time()
 
     async def _stream(self, messages: list[dict[str, str]], answer: Answer) -> AsyncIterator[Event]:
         stream = model_answer(self.services.model, messages)
@@ -292,29 +376,27 @@ class _Turn:
                 elif not done:
                     yield KeepAlive()
         finally:
-            if pending is not None:
-                pending.cancel()
-                with contextlib.suppress(BaseException):
-                    await pending
-            await stream.aclose()  # closes the upstream connection
+            try:
+                await _cancel(pending)
+            finally:
+                # Closes the upstream connection; a chunk still running (this turn was
+                # cancelled while it wound down) closes the stream as it ends.
+                if pending is None or pending.done():
+                    await stream.aclose()
 
     async def _save_during_stream(self, answer: Answer) -> None:
-        try:
-            await answer.save(self.services.database)
-        except Exception:
-            log.exception("saving the answer failed mid-stream")
-            raise TurnFailed(SAVE_FAILED) from None
+        await self._save(answer)
 
     async def _finish_title(self, *, wait: float) -> str | None:
         task, self.title_task = self.title_task, None
         if task is None:
             return None
-        if wait:
-            done, _ = await asyncio.wait({task}, timeout=wait)
-            if not done:
-                task.cancel()
-                return None
-        return task.result() if not task.cancelled() else None
+        if not task.done() and wait > 0:
+            await asyncio.wait({task}, timeout=wait)
+        if not task.done():
+            await _cancel(task)
+            return None
+        return None if task.cancelled() else task.result()
 
     async def _make_title(self, question: str) -> str | None:
         """A stored title for the session, or None; never raises (titles are optional)."""

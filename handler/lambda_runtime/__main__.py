@@ -45,7 +45,7 @@ from collections.abc import Callable  # noqa: E402
 from aiohttp import web  # noqa: E402
 
 from handler.lambda_runtime.loop import LambdaRuntime  # noqa: E402
-from handler.lambda_runtime.runtime_api import RuntimeApi  # noqa: E402
+from handler.lambda_runtime.runtime_api import RuntimeApi, RuntimeApiError  # noqa: E402
 
 log = logging.getLogger("handler.lambda_runtime")
 
@@ -75,13 +75,48 @@ async def run() -> int:
         runtime = await LambdaRuntime.start(api, app, mode)
     except Exception as exc:
         log.error("start-up failed", extra={"error": str(exc)}, exc_info=True)
-        await api.init_error(exc)
+        try:
+            await api.init_error(exc)
+        except RuntimeApiError as refused:  # it exits either way
+            log.error("init/error was not accepted: %s", refused)
         return 1
-    await runtime.serve_forever()
-    return 0
+    return await runtime.serve_forever()
 
 
-def main() -> int:
+USAGE = """usage: python -m handler.lambda_runtime
+
+Run the DebugFlow function's Lambda runtime: ask Lambda's Runtime API (the address in
+AWS_LAMBDA_RUNTIME_API) for events, one at a time, and answer each through the aiohttp
+app that the callable named by _HANDLER ("package.module.function") builds, streamed
+(LAMBDA_INVOKE_MODE=RESPONSE_STREAM, the default) or buffered (BUFFERED).
+
+Lambda starts it through the exec wrapper (handler/lambda_runtime/exec-wrapper); locally,
+`make emulate` runs it under a Runtime API emulator (devtools/lambda_emulator.py).
+
+example: make emulate   (then: curl http://127.0.0.1:9000/health)
+"""
+
+
+def main(argv: list[str] | None = None) -> int:
+    # The exec wrapper passes no arguments; anything given is a person at a terminal.
+    args = sys.argv[1:] if argv is None else argv
+    if args in (["-h"], ["--help"]):
+        print(USAGE, end="")
+        return 0
+    if args:
+        print(
+            f"python -m handler.lambda_runtime: takes no arguments (got {' '.join(args)}); "
+            "see --help",
+            file=sys.stderr,
+        )
+        return 2
+    if not os.environ.get("AWS_LAMBDA_RUNTIME_API"):
+        print(
+            "python -m handler.lambda_runtime: AWS_LAMBDA_RUNTIME_API is not set; this runs "
+            "inside Lambda (or `make emulate`), not on its own. See --help.",
+            file=sys.stderr,
+        )
+        return 2
     return asyncio.run(run())
 
 

@@ -8,7 +8,9 @@ runtimes read it; Terraform's `handler`). It needs nothing else of the app:
   milliseconds after which Lambda stops the invocation);
 - after each response, before it asks Lambda for the next event (a frozen
   container runs nothing), it awaits every callable in `app[AFTER_INVOKE]`
-  with the seconds the invocation has left, e.g. to finish background work.
+  with the seconds the invocation has left (less a margin; a fixed, bounded
+  allowance when Lambda gave no usable deadline), e.g. to finish background
+  work. A hook that raises or overruns is logged; the next one still runs.
 """
 
 from __future__ import annotations

@@ -100,6 +100,13 @@ class StreamingWriter(_Writer):
         if self._prelude is not None and self._flush is None:
             self._flush = asyncio.ensure_future(self._send(b""))
 
+    async def settle(self) -> None:
+        """Wait for the headers' flush, if one was started: until it is done, whether the
+        response has begun is unknown and the Runtime API's one connection is in use, so
+        an error report sent meanwhile would be written into the middle of it."""
+        if self._flush is not None:
+            await self._flush
+
     async def _send(self, chunk: bytes | bytearray | memoryview) -> None:
         if self.stream is None:
             self.stream = await self._open_stream()

@@ -9,9 +9,11 @@ from typing import TYPE_CHECKING
 
 from aiohttp import web
 
+from handler.chat.index import IndexUnavailable
 from handler.errors import ApiError
 from handler.keys import DATABASE
 from handler.store import memories
+from handler.unexpected import log_unexpected
 
 if TYPE_CHECKING:
     import asyncpg
@@ -45,6 +47,10 @@ async def forget_vectors(removal: Awaitable[None]) -> None:
     """
     try:
         await removal
+    except IndexUnavailable as exc:
+        log.warning("could not delete from the vector index", extra={"error": str(exc)})
     except Exception:
-        log.exception("could not delete from the vector index")
-        raise ApiError(503, "Could not delete your data right now; try again shortly") from None
+        log_unexpected(log, "index_delete", "could not delete from the vector index")
+    else:
+        return
+    raise ApiError(503, "Could not delete your data right now; try again shortly")

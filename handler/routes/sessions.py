@@ -89,10 +89,14 @@ async def _forget_indexed_summary(request: web.Request, session_id: uuid.UUID) -
 @routes.delete("/api/sessions/{id}")
 async def delete_session(request: web.Request) -> web.Response:
     session_id = validation.path_uuid(request, "id", "session")
-    await _forget_indexed_summary(request, session_id)
-    pool = await pool_of(request)
-    if not await sessions.delete(pool, request[USER].id, session_id):
-        raise not_found("Session")
+    user_id = request[USER].id
+    # The row stays locked from before its summary leaves the index until it is gone, so
+    # that a summary written in the background cannot come back (store/sessions.py).
+    async with sessions.deleting(await pool_of(request), user_id, session_id) as connection:
+        if connection is None:
+            raise not_found("Session")
+        await forget_vectors(request.app[CHAT].index.delete([summary_id(session_id)]))
+        await sessions.delete(connection, user_id, session_id)
     return web.json_response({"success": True})
 
 

@@ -1,9 +1,19 @@
 """The `sessions` table: debug sessions, their titles and summaries, and the context a
-chat turn starts from (the session joined with its owner, project and memories)."""
+chat turn starts from (the session joined with its owner, project and memories).
+
+Deletion wins over a summary written in the background: a deletion holds the rows
+it removes (`deleting`) from before it clears the vector index until they are gone,
+and a summary is saved (`save_summary`) only under a share lock on its session and
+owner, after its vector was written. Either the save comes first, and the deletion
+then clears its vector, or it waits for the deletion and finds the session gone,
+and its writer takes the vector back. Locks go user row first, then session row.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import uuid
+from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any
 
 from handler.store import owned, shapes
@@ -68,14 +78,38 @@ async def update(
     return shapes.session(row) if row else None
 
 
-async def delete(pool: asyncpg.Pool, user_id: str, session_id: uuid.UUID) -> bool:
+@contextlib.asynccontextmanager
+async def deleting(
+    pool: asyncpg.Pool, user_id: str, session_id: uuid.UUID | None = None
+) -> AsyncIterator[asyncpg.Connection | None]:
+    """A transaction that holds what a deletion removes: the user's session, or with no
+    session the user's row (all their history, or the account). It yields the
+    connection to delete with, or None when there is no such session (or user).
+    Clear the vector index inside it, then delete: no summary save can commit between."""
+    async with pool.acquire() as connection, connection.transaction():
+        if session_id is None:
+            found = await connection.fetchval(
+                "SELECT true FROM users WHERE id = $1 FOR NO KEY UPDATE", user_id
+            )
+        else:
+            found = await connection.fetchval(
+                "SELECT true FROM sessions WHERE id = $1 AND user_id = $2 FOR NO KEY UPDATE",
+                session_id,
+                user_id,
+            )
+        yield connection if found else None
+
+
+async def delete(
+    pool: asyncpg.Pool | asyncpg.Connection, user_id: str, session_id: uuid.UUID
+) -> bool:
     status = await pool.execute(
         "DELETE FROM sessions WHERE id = $1 AND user_id = $2", session_id, user_id
     )
     return status == "DELETE 1"
 
 
-async def delete_all(pool: asyncpg.Pool, user_id: str) -> int:
+async def delete_all(pool: asyncpg.Pool | asyncpg.Connection, user_id: str) -> int:
     """Delete every session (and with them every message) of the user."""
     status = await pool.execute("DELETE FROM sessions WHERE user_id = $1", user_id)
     return int(status.split()[-1])
@@ -166,11 +200,21 @@ async def summary_state(pool: asyncpg.Pool, session_id: uuid.UUID) -> asyncpg.Re
 
 async def save_summary(
     pool: asyncpg.Pool, session_id: uuid.UUID, summary: str, message_count: int
-) -> None:
-    await pool.execute(
-        "UPDATE sessions SET summary = $2, summary_message_count = $3, "
-        "summary_updated_at = now() WHERE id = $1",
-        session_id,
-        summary,
-        message_count,
-    )
+) -> bool:
+    """Save the summary, unless the session (or its owner) is gone or being deleted:
+    then False, after that deletion has committed (see the module's docstring)."""
+    async with pool.acquire() as connection, connection.transaction():
+        owner = await connection.fetchval(
+            "SELECT u.id FROM users u JOIN sessions s ON s.user_id = u.id "
+            "WHERE s.id = $1 FOR SHARE OF u",
+            session_id,
+        )
+        status = await connection.execute(
+            "UPDATE sessions SET summary = $2, summary_message_count = $3, "
+            "summary_updated_at = now() WHERE id = $1 AND user_id = $4",
+            session_id,
+            summary,
+            message_count,
+            owner,
+        )
+    return status == "UPDATE 1"

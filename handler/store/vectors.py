@@ -18,20 +18,27 @@ def vector_literal(vector: list[float]) -> str:
     return "[" + ",".join(f"{v:.7g}" for v in vector) + "]"
 
 
-async def upsert(pool: asyncpg.Pool, values: tuple[Any, ...], vector: list[float]) -> None:
-    """Insert or replace one item; `values` in the order of COLUMNS."""
-    await pool.execute(
-        f"""
-        INSERT INTO vector_items ({_COLUMNS}, embedding)
-        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::vector)
-        ON CONFLICT (id) DO UPDATE SET
-            title = EXCLUDED.title, content = EXCLUDED.content, url = EXCLUDED.url,
-            project_id = EXCLUDED.project_id, embedding = EXCLUDED.embedding,
-            updated_at = now()
-        """,
-        *values,
-        vector_literal(vector),
-    )
+async def upsert(pool: asyncpg.Pool, values: tuple[Any, ...], vector: list[float]) -> bool:
+    """Insert or replace one item; `values` in the order of COLUMNS. False, with nothing
+    written, when its session or user no longer exists (deleted meanwhile)."""
+    import asyncpg
+
+    try:
+        await pool.execute(
+            f"""
+            INSERT INTO vector_items ({_COLUMNS}, embedding)
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::vector)
+            ON CONFLICT (id) DO UPDATE SET
+                title = EXCLUDED.title, content = EXCLUDED.content, url = EXCLUDED.url,
+                project_id = EXCLUDED.project_id, embedding = EXCLUDED.embedding,
+                updated_at = now()
+            """,
+            *values,
+            vector_literal(vector),
+        )
+    except asyncpg.ForeignKeyViolationError:
+        return False
+    return True
 
 
 async def _nearest(

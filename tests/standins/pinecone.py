@@ -2,10 +2,15 @@
 
 Vectors live in memory; filters support `$eq` and `$ne`; scores are cosine.
 Requests must carry the `Api-Key` header, as on the real service.
+
+A test can hold upserts or deletes (`hold("upsert")`): each such request is
+received, announced on `arrived[kind]`, and applied only once `release(kind)` is
+called, to play a race in a chosen order without timing.
 """
 
 from __future__ import annotations
 
+import asyncio
 import math
 from dataclasses import dataclass, field
 from typing import Any
@@ -37,6 +42,22 @@ def _cosine(a: list[float], b: list[float]) -> float:
 class PineconeDataPlane:
     vectors: dict[str, dict[str, Any]] = field(default_factory=dict)
     requests: list[str] = field(default_factory=list)
+    holds: dict[str, asyncio.Event] = field(default_factory=dict)
+    arrived: dict[str, asyncio.Event] = field(default_factory=dict)
+
+    def hold(self, kind: str) -> None:
+        """Keep requests of this kind ("upsert", "delete") waiting until `release`."""
+        self.holds[kind] = asyncio.Event()
+        self.arrived[kind] = asyncio.Event()
+
+    def release(self, kind: str) -> None:
+        self.holds.pop(kind).set()
+
+    async def _held(self, kind: str) -> None:
+        if kind in self.holds:
+            gate = self.holds[kind]
+            self.arrived[kind].set()
+            await gate.wait()
 
     def app(self) -> web.Application:
         @web.middleware
@@ -48,6 +69,7 @@ class PineconeDataPlane:
 
         async def upsert(request: web.Request) -> web.Response:
             body = await request.json()
+            await self._held("upsert")
             for vector in body["vectors"]:
                 self.vectors[vector["id"]] = vector
             return web.json_response({"upsertedCount": len(body["vectors"])})
@@ -72,6 +94,7 @@ class PineconeDataPlane:
         async def delete(request: web.Request) -> web.Response:
             # As the real endpoint: exactly one of ids, deleteAll or filter.
             body = await request.json()
+            await self._held("delete")
             given = [k for k in ("ids", "deleteAll", "filter") if body.get(k)]
             if len(given) != 1:
                 return web.json_response(
