@@ -9,11 +9,13 @@ SERVERS ?= servers.json
 # Extra terraform flags, e.g. TF_ARGS="-var-file=staging.tfvars".
 TF_ARGS ?=
 
-.PHONY: help dev emulate package deploy destroy rollback verify pgadmin-servers test test-fast lint fmt clean
+.PHONY: help dev auth-emulator emulate package deploy destroy rollback verify pgadmin-servers test test-fast lint fmt clean
 
 ## help: list the targets with what each does (also what a bare `make` does)
 help:
-	@sed -n 's/^## \([a-z-]*\): /\1\t/p' $(MAKEFILE_LIST) | awk -F'\t' '{printf "  make %-16s %s\n", $$1, $$2}'
+	@sed -n 's/^## \([a-z-]*\): /\1\t/p' $(MAKEFILE_LIST) | awk -F'\t' '{printf "  make %-16s %s\n", $$1, $$2}' \
+		| sed -e 's|$$(PACKAGE)|$(PACKAGE)|g' -e 's|$$(TF_DIR)|$(TF_DIR)|g' -e 's|$$(SERVERS)|$(SERVERS)|g' \
+		-e 's|$$(FIREBASE_DIR)|$(FIREBASE_DIR)|g'
 
 $(VENV)/.dev: pyproject.toml
 	@echo "Installing the service and its tools into $(VENV) (first run, or pyproject.toml changed: about a minute)"
@@ -65,6 +67,23 @@ pgadmin-servers: $(VENV)/.dev
 	mv $(SERVERS).tmp $(SERVERS)
 	@echo "Wrote $(SERVERS): in pgAdmin, Tools > Import/Export Servers. The password is in the"
 	@echo "database_master_secret_arn secret (see docs/deploy.md)."
+
+# Local sign-in: the Firebase Auth emulator (npm firebase-tools; Node 20+, no Java for auth
+# alone), installed into $(FIREBASE_DIR) from devtools/firebase/package.json (docs/local-sign-in.md).
+FIREBASE_DIR ?= .tools/firebase
+NPM ?= npm
+
+$(FIREBASE_DIR)/.installed: devtools/firebase/package.json
+	@command -v $(NPM) >/dev/null || { echo "the Auth emulator needs Node.js 20+ and npm on PATH (Debian: apt-get install nodejs npm)"; exit 2; }
+	@echo "Installing firebase-tools into $(FIREBASE_DIR) (first run: a few minutes)"
+	mkdir -p $(FIREBASE_DIR)
+	cp devtools/firebase/package.json $(FIREBASE_DIR)/package.json
+	$(NPM) install --prefix $(FIREBASE_DIR) --no-audit --no-fund --loglevel=error
+	touch $@
+
+## auth-emulator: the Firebase Auth emulator on 127.0.0.1:9099, project demo-debugflow, for make dev's emulator mode
+auth-emulator: $(FIREBASE_DIR)/.installed
+	$(FIREBASE_DIR)/node_modules/.bin/firebase emulators:start --only auth --project demo-debugflow --config devtools/firebase/firebase.json
 
 ## test: lint, then every test: service, runtime, browser, package, Terraform (plan, moto apply, checkov)
 test: lint
