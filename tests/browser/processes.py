@@ -73,10 +73,10 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-async def until(condition, backend: Backend, what: str) -> None:
+async def until(condition, backend: Backend, what: str, limit: float = START_TIMEOUT) -> None:
     """Wait for `condition()` while the process lives; fail with its output otherwise."""
     loop = asyncio.get_running_loop()
-    deadline = loop.time() + START_TIMEOUT
+    deadline = loop.time() + limit
     while not await condition():
         if backend.process.returncode is not None:
             raise AssertionError(
@@ -84,7 +84,7 @@ async def until(condition, backend: Backend, what: str) -> None:
             )
         if loop.time() > deadline:
             await backend.stop()
-            raise AssertionError(f"{what} not ready in {START_TIMEOUT:.0f} s:\n{backend.output()}")
+            raise AssertionError(f"{what} not ready in {limit:.0f} s:\n{backend.output()}")
         await asyncio.sleep(0.1)
 
 
