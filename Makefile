@@ -9,7 +9,7 @@ SERVERS ?= servers.json
 # Extra terraform flags, e.g. TF_ARGS="-var-file=staging.tfvars".
 TF_ARGS ?=
 
-.PHONY: help dev auth-emulator emulate package deploy destroy rollback verify pgadmin-servers test test-fast lint fmt clean
+.PHONY: help dev auth-emulator emulate package deploy destroy rollback verify pgadmin-servers test test-fast test-one lint fmt clean
 
 ## help: list the targets with what each does (also what a bare `make` does)
 help:
@@ -92,6 +92,11 @@ test: lint
 ## test-fast: every test but the slow ones (Terraform, package builds, browser, fuzzer): two or three minutes
 test-fast: $(VENV)/.test
 	$(PY) -m pytest -m "not slow"
+
+## test-one: one test file or test, e.g. make test-one T=tests/test_ops.py::test_health (installs pytest first)
+test-one: $(VENV)/.test
+	@test -n "$(T)" || { echo "usage: make test-one T=tests/test_ops.py::test_health"; exit 2; }
+	$(PY) -m pytest -q $(T)
 
 ## lint: ruff and terraform fmt, checking only
 lint: $(VENV)/.test
