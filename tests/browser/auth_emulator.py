@@ -78,7 +78,8 @@ async def start(workdir: Path, project: str) -> Backend:
     home.mkdir(exist_ok=True)
     firebase = FIREBASE_DIR / "node_modules" / ".bin" / "firebase"
     args = [str(firebase), "emulators:start", "--only", "auth", "--project", project]
-    env = {**base_environment(), "HOME": str(home)}
+    # CI: firebase-tools then asks firebase-public.firebaseio.com for no message of the day.
+    env = {**base_environment(), "HOME": str(home), "CI": "true"}
     log = workdir / "auth-emulator.log"
     process = await spawn([*args, "--config", str(config)], env, workdir, log)
     emulator = Backend(f"http://127.0.0.1:{port}", process, log)
