@@ -9,11 +9,13 @@ SERVERS ?= servers.json
 # Extra terraform flags, e.g. TF_ARGS="-var-file=staging.tfvars".
 TF_ARGS ?=
 
-.PHONY: help dev emulate package deploy destroy rollback verify pgadmin-servers test test-fast lint fmt clean
+.PHONY: help dev auth-emulator emulate package deploy destroy rollback verify pgadmin-servers test test-fast test-one lint fmt clean
 
 ## help: list the targets with what each does (also what a bare `make` does)
 help:
-	@sed -n 's/^## \([a-z-]*\): /\1\t/p' $(MAKEFILE_LIST) | awk -F'\t' '{printf "  make %-16s %s\n", $$1, $$2}'
+	@sed -n 's/^## \([a-z-]*\): /\1\t/p' $(MAKEFILE_LIST) | awk -F'\t' '{printf "  make %-16s %s\n", $$1, $$2}' \
+		| sed -e 's|$$(PACKAGE)|$(PACKAGE)|g' -e 's|$$(TF_DIR)|$(TF_DIR)|g' -e 's|$$(SERVERS)|$(SERVERS)|g' \
+		-e 's|$$(FIREBASE_DIR)|$(FIREBASE_DIR)|g'
 
 $(VENV)/.dev: pyproject.toml
 	@echo "Installing the service and its tools into $(VENV) (first run, or pyproject.toml changed: about a minute)"
@@ -32,6 +34,7 @@ dev: $(VENV)/.dev
 
 ## emulate: build a package for this machine and run it under the local Lambda on http://127.0.0.1:9000
 emulate: $(VENV)/.dev
+	@test -z "$$FIREBASE_AUTH_EMULATOR_HOST" || { echo "make emulate: unset FIREBASE_AUTH_EMULATOR_HOST (the local Lambda checks signatures as Lambda does; .venv/bin/python -m handler emulator-token signs for it)"; exit 2; }
 	$(PY) build.py --python-version local --output dist/local.zip --max-size 100000000
 	$(PY) -m devtools.lambda_emulator --package dist/local.zip --port 9000
 
@@ -76,13 +79,35 @@ admin: $(VENV)/.dev
 		--qualifier "$$($(TERRAFORM) -chdir=$(TF_DIR) output -raw function_alias)" \
 		--region "$$($(TERRAFORM) -chdir=$(TF_DIR) output -raw region)" $(ARGS)
 
+# Local sign-in: the Firebase Auth emulator (npm firebase-tools; Node 20+, no Java for auth
+# alone), installed into $(FIREBASE_DIR) from devtools/firebase/package.json (docs/local-sign-in.md).
+FIREBASE_DIR ?= .tools/firebase
+NPM ?= npm
+
+$(FIREBASE_DIR)/.installed: devtools/firebase/package.json
+	@command -v $(NPM) >/dev/null || { echo "the Auth emulator needs Node.js 20+ and npm on PATH (Debian: apt-get install nodejs npm)"; exit 2; }
+	@echo "Installing firebase-tools into $(FIREBASE_DIR) (first run: a few minutes)"
+	mkdir -p $(FIREBASE_DIR)
+	cp devtools/firebase/package.json $(FIREBASE_DIR)/package.json
+	$(NPM) install --prefix $(FIREBASE_DIR) --no-audit --no-fund --loglevel=error
+	touch $@
+
+## auth-emulator: the Firebase Auth emulator on 127.0.0.1:9099, project demo-debugflow, for make dev's emulator mode
+auth-emulator: $(FIREBASE_DIR)/.installed
+	$(FIREBASE_DIR)/node_modules/.bin/firebase emulators:start --only auth --project demo-debugflow --config devtools/firebase/firebase.json
+
 ## test: lint, then every test: service, runtime, browser, package, Terraform (plan, moto apply, checkov)
 test: lint
 	$(PY) -m pytest
 
-## test-fast: every test but the slow ones (Terraform, package builds, browser, fuzzer): two or three minutes
+## test-fast: every test but the slow ones (Terraform, package builds, browser, fuzzer): 2.5 to 8 minutes on 2 cores, by load
 test-fast: $(VENV)/.test
 	$(PY) -m pytest -m "not slow"
+
+## test-one: one test file or test, e.g. make test-one T=tests/test_ops.py::test_health (installs pytest first)
+test-one: $(VENV)/.test
+	@test -n "$(T)" || { echo "usage: make test-one T=tests/test_ops.py::test_health"; exit 2; }
+	$(PY) -m pytest -q $(T)
 
 ## lint: ruff and terraform fmt, checking only
 lint: $(VENV)/.test

@@ -69,8 +69,7 @@ def _with_database(settings: Settings) -> Settings:
     from handler.db import embedded
 
     log.info(
-        "starting the embedded PostgreSQL (the first run creates it: a few seconds)",
-        extra={"data": str(embedded.DEFAULT_DATA_DIR)},
+        "starting the embedded PostgreSQL (the first run creates it: a few seconds)"
     )
     url = embedded.start()
     dev_database.record(url)

@@ -1,17 +1,23 @@
 """The front end's path, end to end: a real browser on another origin, signed in.
 
 Headless Chromium (Debian's package; CHROMIUM names another binary) driven by
-Playwright loads tests/browser/page, which does what the DebugFlow front end
-does with its own client code: confirm the sign-in (`GET /protected`), create
-a session, stream `/api/chat` with `response.body.getReader()` and render each
-delta as it arrives, reload the messages, add and list memories. The backend
-runs as a user starts it: `make dev` (`python -m handler serve`) and
-`make emulate` (the local Lambda, both invoke modes), in subprocesses. The
-model holds its answer after a few words until the page shows them, so the
-test sees streaming without timing anything. Screenshots go to
-dist/screenshots/ (git-ignored).
+Playwright loads tests/browser/page: our own page, written to do what the
+DebugFlow front end's client code does (lib/api.ts's headers, chatStore's
+stream reading), not that code itself. It confirms the sign-in (`GET
+/protected`), creates a session, streams `/api/chat` with
+`response.body.getReader()` and renders each delta as it arrives, reloads the
+messages, adds and lists memories. signin.html first signs in for real:
+the Firebase JS SDK (npm `firebase`, bundled by esbuild) against the
+Firebase Auth emulator (npm `firebase-tools`), with a new email/password
+account, and every request then carries `currentUser.getIdToken()`, as
+docs/local-sign-in.md tells a front-end developer to run it. The backend runs
+as a user starts it: `make dev` (`python -m handler serve`) and `make emulate`
+(the local Lambda, both invoke modes), in subprocesses. The model holds its
+answer after a few words until the page shows them, so the test sees
+streaming without timing anything. Screenshots go to dist/screenshots/
+(git-ignored).
 
-Without Chromium these tests fail and say what to install; they never skip.
+Without Chromium or npm these tests fail and say what to install; they never skip.
 """
 
 from __future__ import annotations
@@ -34,6 +40,7 @@ from aiohttp import web
 from devtools.lambda_emulator import LocalCertificates, ensure_signing_key
 from handler.auth import emulator as local_auth
 from tests import chatstream
+from tests.browser import auth_emulator
 from tests.browser.model import HeldModel
 from tests.browser.processes import (
     ROOT,
@@ -60,8 +67,9 @@ PAGE_DIR = Path(__file__).parent / "browser" / "page"
 SCREENSHOTS = ROOT / "dist" / "screenshots"
 UID = "browser-user"
 MEMORY = "Uses Python 3.12 on Debian"
+LOCAL_PROJECT = local_auth.LOCAL_PROJECT  # demo-debugflow
 DEV_AUTH = {
-    "FIREBASE_PROJECT_ID": "demo-debugflow",
+    "FIREBASE_PROJECT_ID": LOCAL_PROJECT,
     "FIREBASE_AUTH_EMULATOR_HOST": "127.0.0.1:9099",
 }
 
@@ -107,10 +115,12 @@ async def page_origin(make_client) -> str:
     """The page's own origin: another port of 127.0.0.1 than any backend."""
 
     async def page_file(request: web.Request) -> web.FileResponse:
-        path = PAGE_DIR / request.match_info["name"]
-        if not path.is_file():
-            raise web.HTTPNotFound()
-        return web.FileResponse(path, headers={"Cache-Control": "no-store"})
+        # The page's own files, then the Firebase SDK bundle (firebase.js) when one was made.
+        for folder in (PAGE_DIR, auth_emulator.BUNDLE_DIR):
+            path = folder / request.match_info["name"]
+            if path.is_file():
+                return web.FileResponse(path, headers={"Cache-Control": "no-store"})
+        raise web.HTTPNotFound()
 
     app = web.Application()
     app.router.add_get("/{name}", page_file)
@@ -178,16 +188,23 @@ async def use_front_end(
     browser: Browser,
     page_origin: str,
     backend: Backend,
-    token: str,
+    token: str | None,
     model: HeldModel,
     *,
     streamed: bool,
     name: str,
+    sign_in: dict[str, str] | None = None,
 ) -> None:
-    """Open the page against `backend` and check what it rendered."""
+    """Open the page against `backend` and check what it rendered.
+
+    With `token`, index.html uses it; with `sign_in` (the Auth emulator's URL,
+    project, email, password), signin.html signs in through the Firebase SDK.
+    """
     page = browser.page
-    fragment = urlencode({"api": backend.url, "token": token, "memory": MEMORY})
-    await page.goto(f"{page_origin}/index.html#{fragment}")
+    auth = {"token": token} if sign_in is None else sign_in
+    fragment = urlencode({"api": backend.url, "memory": MEMORY, **auth})
+    page_name = "index.html" if sign_in is None else "signin.html"
+    await page.goto(f"{page_origin}/{page_name}#{fragment}")
     if streamed:
         # The model is holding: only a stream passed on as it comes shows these words.
         await _wait(
@@ -212,7 +229,8 @@ async def use_front_end(
     await page.screenshot(path=shot, full_page=True)
 
     assert await page.get_attribute("body", "data-state") == "done", await _report(browser, backend)
-    assert await page.text_content("#signed-in") == UID
+    uid = UID if sign_in is None else await page.text_content("#firebase-uid")
+    assert uid and await page.text_content("#signed-in") == uid
     assert await page.text_content("#answer") == model.answer()
     assert int(await page.text_content("#deltas")) == len(model.words)
     assert await page.text_content("#title") == model.title
@@ -234,6 +252,41 @@ async def test_front_end_through_make_dev(
     token = await mint(tmp_path, **DEV_AUTH)
     assert token_header(token)["alg"] == "none"
     await use_front_end(browser, page_origin, dev, token, model, streamed=True, name="make-dev")
+
+
+async def test_front_end_signs_in_through_the_firebase_auth_emulator(
+    tmp_path, browser, page_origin, model, backends, database_url
+):
+    """docs/local-sign-in.md: firebase-tools' Auth emulator, the Firebase JS SDK, make dev."""
+    auth_emulator.bundle_sdk()
+    backends.append(emulator := await auth_emulator.start(tmp_path, LOCAL_PROJECT))
+    settings = {
+        "DATABASE_URL": database_url,
+        "DATABASE_SSL": "disable",
+        "FIREBASE_PROJECT_ID": LOCAL_PROJECT,
+        "FIREBASE_AUTH_EMULATOR_HOST": emulator.url.removeprefix("http://"),
+    }
+    backends.append(
+        dev := await start_dev(
+            tmp_path, CORS_ORIGINS=page_origin, **settings, **model_settings(model)
+        )
+    )
+    sign_in = {
+        "emulator": emulator.url,
+        "project": LOCAL_PROJECT,
+        "email": "front-end-dev@example.com",
+        "password": "local-only-password",
+    }
+    await use_front_end(
+        browser,
+        page_origin,
+        dev,
+        None,
+        model,
+        streamed=True,
+        name="auth-emulator",
+        sign_in=sign_in,
+    )
 
 
 @pytest.mark.parametrize("mode", ["RESPONSE_STREAM", "BUFFERED"])

@@ -105,7 +105,7 @@ def test_python_311_gets_wheels_amazon_linux_2_can_load(tmp_path):
 
 
 def test_pinecone_build_fits_its_default_budget(tmp_path):
-    """The README's `python build.py --with pinecone` works as written."""
+    """docs/architecture.md's `python build.py --with pinecone` works as written."""
     output = tmp_path / "deploy.zip"
     result = build(output, "--with", "pinecone")
     assert result.returncode == 0, result.stderr

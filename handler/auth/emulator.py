@@ -93,7 +93,9 @@ def signed_token(project: str, uid: str, directory: Path = LOCAL_AUTH_DIR) -> st
         text = key_path(directory).read_text()
     except FileNotFoundError:
         raise NoLocalKey(
-            f"no local signing key in {directory}/: start `make emulate` first (it creates one)"
+            f"no local signing key in {directory}/: start `make emulate` first (it creates "
+            "one); for `make dev` in Auth emulator mode, export the server's "
+            "FIREBASE_PROJECT_ID and FIREBASE_AUTH_EMULATOR_HOST here instead"
         ) from None
     from google.auth import crypt, jwt
 

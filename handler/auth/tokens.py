@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import json
+import logging
 import math
 import time
 from collections.abc import Awaitable, Callable
@@ -16,7 +17,14 @@ from collections.abc import Awaitable, Callable
 from handler.auth.certificates import CertificateCache
 from handler.auth.identity import Identity
 
+log = logging.getLogger(__name__)
+
 CLOCK_SKEW_SECONDS = 60
+# How a shell gets the same settings as an emulator-mode server (README, docs/local-sign-in.md).
+_SAME_SETTINGS = (
+    "sign in through the Firebase Auth emulator, or run `python -m handler emulator-token` "
+    "in a shell with the server's FIREBASE_PROJECT_ID and FIREBASE_AUTH_EMULATOR_HOST exported"
+)
 
 
 class InvalidToken(Exception):
@@ -40,11 +48,44 @@ class TokenVerifier:
         if not project_id:
             raise InvalidToken("Authentication is not configured on this server")
         header = _header(token)
-        if self._emulator and header.get("alg") == "none":
-            claims = _unverified_claims(token)
+        if self._emulator:
+            claims = self._emulator_claims(header, token, project_id)
         else:
             claims = await self._verified_claims(token, header, project_id)
         return self._identity(claims, project_id)
+
+    def _emulator_claims(self, header: dict, token: str, project_id: str) -> dict:
+        """The Auth emulator's unsigned token's claims; what else arrives is named, not fetched.
+
+        A signed token here was made for another server (make emulate's local
+        key, real Firebase); checking it would fetch Google's certificates.
+        """
+        if header.get("alg") != "none":
+            log.warning(
+                "refused a signed token: this server runs in Auth emulator mode "
+                "(FIREBASE_AUTH_EMULATOR_HOST) and accepts only the emulator's unsigned tokens; "
+                + _SAME_SETTINGS,
+                extra={"alg": str(header.get("alg"))},
+            )
+            raise InvalidToken(
+                "Invalid token: a signed token, and this server runs in Auth emulator mode "
+                "(FIREBASE_AUTH_EMULATOR_HOST), which accepts only unsigned tokens: "
+                + _SAME_SETTINGS
+            )
+        claims = _unverified_claims(token)
+        audience = claims.get("aud")
+        if audience != project_id:
+            log.warning(
+                "refused an emulator token for another project: the Auth emulator's and the "
+                "front end's project id must be this server's FIREBASE_PROJECT_ID",
+                extra={"token_project": str(audience), "server_project": project_id},
+            )
+            raise InvalidToken(
+                f"Invalid token: made for the project {str(audience)[:64]!r}, and this server "
+                f"accepts {project_id!r} (FIREBASE_PROJECT_ID): use the same project id for the "
+                "Auth emulator, the front end and the server"
+            )
+        return claims
 
     async def _verified_claims(self, token: str, header: dict, project_id: str) -> dict:
         if header.get("alg") == "none":

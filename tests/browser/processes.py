@@ -55,7 +55,7 @@ class Backend:
                 await self.process.wait()
 
 
-async def _spawn(args: list[str], env: dict[str, str], cwd: Path, log: Path):
+async def spawn(args: list[str], env: dict[str, str], cwd: Path, log: Path):
     with log.open("wb") as out:
         return await asyncio.create_subprocess_exec(
             *args,
@@ -73,10 +73,10 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-async def _until(condition, backend: Backend, what: str) -> None:
+async def until(condition, backend: Backend, what: str, limit: float = START_TIMEOUT) -> None:
     """Wait for `condition()` while the process lives; fail with its output otherwise."""
     loop = asyncio.get_running_loop()
-    deadline = loop.time() + START_TIMEOUT
+    deadline = loop.time() + limit
     while not await condition():
         if backend.process.returncode is not None:
             raise AssertionError(
@@ -84,7 +84,7 @@ async def _until(condition, backend: Backend, what: str) -> None:
             )
         if loop.time() > deadline:
             await backend.stop()
-            raise AssertionError(f"{what} not ready in {START_TIMEOUT:.0f} s:\n{backend.output()}")
+            raise AssertionError(f"{what} not ready in {limit:.0f} s:\n{backend.output()}")
         await asyncio.sleep(0.1)
 
 
@@ -101,9 +101,9 @@ async def start_dev(workdir: Path, **settings: str) -> Backend:
     port = free_port()
     env = base_environment(HOST="127.0.0.1", PORT=str(port), **settings)
     log = workdir / "serve.log"
-    process = await _spawn([sys.executable, "-m", "handler", "serve"], env, workdir, log)
+    process = await spawn([sys.executable, "-m", "handler", "serve"], env, workdir, log)
     backend = Backend(f"http://127.0.0.1:{port}", process, log)
-    await _until(lambda: _healthy(backend.url), backend, "python -m handler serve")
+    await until(lambda: _healthy(backend.url), backend, "python -m handler serve")
     return backend
 
 
@@ -112,7 +112,7 @@ async def start_emulate(workdir: Path, *, invoke_mode: str = "RESPONSE_STREAM", 
     args = [sys.executable, "-m", "devtools.lambda_emulator", "--task-root", str(ROOT)]
     args += ["--port", "0", "--invoke-mode", invoke_mode]
     log = workdir / "emulate.log"
-    process = await _spawn(args, base_environment(**settings), workdir, log)
+    process = await spawn(args, base_environment(**settings), workdir, log)
     backend = Backend("", process, log)
 
     async def announced() -> bool:
@@ -120,7 +120,7 @@ async def start_emulate(workdir: Path, *, invoke_mode: str = "RESPONSE_STREAM", 
         backend.url = match.group(1) if match else ""
         return bool(match) and await _healthy(backend.url)
 
-    await _until(announced, backend, "the Lambda emulator")
+    await until(announced, backend, "the Lambda emulator")
     return backend
 
 

@@ -18,11 +18,19 @@ function setState(state) {
   $("state").textContent = state;
 }
 
+// api.ts: the signed-in Firebase user's ID token (signin.js signs in through
+// the Firebase SDK), or the token the test passed in the fragment.
+const getAuthToken = async () =>
+  window.firebaseAuth ? window.firebaseAuth.currentUser.getIdToken() : TOKEN;
+
 // api.ts: Content-Type on every request, even GET; the Firebase ID token as Bearer.
-const getAuthHeaders = async () => ({
-  "Content-Type": "application/json",
-  ...(TOKEN ? { Authorization: `Bearer ${TOKEN}` } : {}),
-});
+const getAuthHeaders = async () => {
+  const token = await getAuthToken();
+  return {
+    "Content-Type": "application/json",
+    ...(token ? { Authorization: `Bearer ${token}` } : {}),
+  };
+};
 
 const api = {
   async request(endpoint, options = {}) {
