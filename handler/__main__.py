@@ -68,9 +68,7 @@ def _with_database(settings: Settings) -> Settings:
         return settings
     from handler.db import embedded
 
-    log.info(
-        "starting the embedded PostgreSQL (the first run creates it: a few seconds)"
-    )
+    log.info("starting the embedded PostgreSQL (the first run creates it: a few seconds)")
     url = embedded.start()
     dev_database.record(url)
     log.info(
