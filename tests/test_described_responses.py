@@ -7,6 +7,7 @@ validated against its described schema, and every field in it must be described.
 """
 
 import re
+import uuid
 from collections.abc import Iterator
 from typing import Any
 
@@ -199,3 +200,49 @@ async def test_the_chat_stream_sends_what_the_description_names_in_its_order(
         assert name in description, name
     positions = [description.index(name) for name in names]
     assert positions == sorted(positions), names
+
+
+async def test_everyday_answers_are_as_described(chat_api, db):
+    doc = await _document(chat_api)
+
+    async def check(method: str, path: str, status: int = 200, **kwargs: Any) -> Any:
+        actual = path
+        for name, value in kwargs.pop("ids", {}).items():
+            actual = actual.replace(f"{{{name}}}", value)
+        body = await chat_api.json(method.upper(), actual, status=status, **kwargs)
+        _check(doc, method, path, status, body)
+        return body
+
+    for path in ("/health", "/debug-internet"):
+        await check("get", path)
+    project = await check("post", "/api/projects", 201, json={"name": "Billing"})
+    pid = {"id": project["id"]}
+    await check("patch", "/api/projects/{id}/context", json={"context_instructions": "Go"}, ids=pid)
+    await check(
+        "patch", "/api/projects/{id}/context-toggle", json={"context_enabled": False}, ids=pid
+    )
+    session = await check("post", "/api/sessions", 201, json={"project_id": project["id"]})
+    sid = {"id": session["id"]}
+    await chat(chat_api, {"sessionId": session["id"], "message": "Why does parse() crash?"})
+    await db.execute(
+        "UPDATE sessions SET summary = 'parse() crashes on empty input', "
+        "summary_updated_at = now() WHERE id = $1",
+        uuid.UUID(session["id"]),
+    )
+    for path in ("/api/projects", "/api/sessions"):
+        await check("get", path)
+    for path in ("/api/projects/{id}", "/api/projects/{id}/summaries"):
+        await check("get", path, ids=pid)
+    for path in ("/api/sessions/{id}", "/api/sessions/{id}/messages"):
+        await check("get", path, ids=sid)
+    await check("patch", "/api/sessions/{id}", json={"pinned": True}, ids=sid)
+    promoted = await check("post", "/api/sessions/{id}/promote", ids=sid)
+    assert promoted["memory"]["status"] == "ACTIVE"
+    await check("delete", "/api/sessions/{id}/summary", ids=sid)
+    messages = await chat_api.json("GET", f"/api/sessions/{session['id']}/messages")
+    mid = {"id": messages[0]["id"]}
+    await check("delete", "/api/messages/{id}", ids=mid)
+    await check("post", "/api/messages/{id}/restore", ids=mid)
+    await check("delete", "/api/projects/{id}", ids=pid)
+    await check("delete", "/api/user/history")
+    await check("delete", "/api/user/account")

@@ -127,6 +127,7 @@ SCHEMAS: dict[str, Any] = {
         },
         permissions={
             "type": "object",
+            "maxProperties": 0,
             "description": "Always {}: the role decides (the original kept per-user grants here)",
         },
     ),
