@@ -85,6 +85,13 @@ SCHEMAS: dict[str, Any] = {
         message=STR,
         limit={"const": memories.ACTIVE_LIMIT},
     ),
+    "MemoryBlocked": obj(
+        ["id", "content", "status", "message"],
+        id={"type": "null"},
+        content=STR,
+        status={"const": memories.BLOCKED_BY_SGC},
+        message=STR,
+    ),
     "RateLimited": obj(
         ["error", "message", "tier", "limit", "reset_at"],
         error=STR,
@@ -214,15 +221,8 @@ def _memory_post() -> dict[str, Any]:
         status="201",
         body=obj(["content"], content=text(memories.MAX_CONTENT)),
     )
-    blocked = obj(
-        ["id", "content", "status", "message"],
-        id={"type": "null"},
-        content=STR,
-        status={"const": memories.BLOCKED_BY_SGC},
-        message=STR,
-    )
     operation["responses"]["200"] = json_content(
-        {"oneOf": [ref("MemoryLimitExceeded"), blocked]},
+        {"oneOf": [ref("MemoryLimitExceeded"), ref("MemoryBlocked")]},
         "Nothing stored: the user has 20 active memories (LIMIT_EXCEEDED), or the "
         "platform instructions already state the fact (BLOCKED_BY_SGC)",
     )
