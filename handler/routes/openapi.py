@@ -13,6 +13,7 @@ from typing import Any
 
 from aiohttp import web
 
+from handler import roles
 from handler.routes.schema import (
     BOOL,
     DESCRIBED_PATHS,
@@ -22,6 +23,7 @@ from handler.routes.schema import (
     TIME,
     UUID,
     events,
+    instructions,
     json_content,
     list_of,
     obj,
@@ -29,9 +31,13 @@ from handler.routes.schema import (
     ref,
     text,
 )
+from handler.store import admin, memories, usage
 
 routes = web.RouteTableDef()
 
+ROLE = {"enum": list(roles.ROLES)}
+STATUS = {"enum": list(admin.STATUSES)}
+TIER = {"enum": list(usage.TIERS)}
 
 SCHEMAS: dict[str, Any] = {
     "Error": obj(["error"], error=STR),
@@ -65,24 +71,32 @@ SCHEMAS: dict[str, Any] = {
         isDeleted=BOOL,
     ),
     "Memory": obj(
-        ["id", "content", "type", "status", "created_at"],
+        ["id", "content", "type", "status", "confidence", "created_at"],
         id=UUID,
         content=STR,
-        type={"enum": ["EXPLICIT", "INFERRED", "PERSONAL_INFO"]},
-        status={"enum": ["ACTIVE", "CANDIDATE", "ARCHIVED"]},
+        type={"enum": [memories.EXPLICIT, memories.INFERRED, memories.PERSONAL_INFO]},
+        status={"enum": [memories.ACTIVE, memories.CANDIDATE, memories.ARCHIVED]},
+        confidence={"type": "integer", "minimum": 0, "maximum": 100},
         created_at=TIME,
     ),
     "MemoryLimitExceeded": obj(
         ["status", "message", "limit"],
-        status={"const": "LIMIT_EXCEEDED"},
+        status={"const": memories.LIMIT_EXCEEDED},
         message=STR,
-        limit={"type": "integer"},
+        limit={"const": memories.ACTIVE_LIMIT},
+    ),
+    "MemoryBlocked": obj(
+        ["id", "content", "status", "message"],
+        id={"type": "null"},
+        content=STR,
+        status={"const": memories.BLOCKED_BY_SGC},
+        message=STR,
     ),
     "RateLimited": obj(
         ["error", "message", "tier", "limit", "reset_at"],
         error=STR,
         message=STR,
-        tier={"enum": ["free", "basic", "pro", "teams"]},
+        tier=TIER,
         limit={"type": "integer"},
         reset_at=TIME,
     ),
@@ -104,16 +118,25 @@ SCHEMAS: dict[str, Any] = {
             "tier",
             "daily_requests_count",
             "rate_limit_reset_at",
+            "permissions",
         ],
         id=STR,
         email=NULLABLE_STR,
         name=NULLABLE_STR,
-        role={"enum": ["user", "admin", "super_user"]},
-        status={"enum": ["active", "blocked", "banned"]},
+        role=ROLE,
+        status=STATUS,
         global_instructions=NULLABLE_STR,
-        tier={"enum": ["free", "basic", "pro", "teams"]},
-        daily_requests_count={"type": "integer"},
-        rate_limit_reset_at={"type": ["string", "null"], "format": "date-time"},
+        tier=TIER,
+        daily_requests_count={"type": "integer", "minimum": 0},
+        rate_limit_reset_at={
+            **TIME,
+            "description": "Start of the current 24 h window; before the first chat, now",
+        },
+        permissions={
+            "type": "object",
+            "maxProperties": 0,
+            "description": "Always {}: the role decides (the original kept per-user grants here)",
+        },
     ),
 }
 
@@ -171,6 +194,9 @@ def _chat_operation() -> dict[str, Any]:
         'and `{"status":"generating"}`; then `{"sources":[{"index","title","url"}]}` '
         "when there are any: one numbered list of related sessions, known logs and web "
         "results that the answer cites as `[n]` and keeps; "
+        '`{"status":"model_fallback","model","failed_model"}` at most once, when the '
+        "chat model `failed_model` failed before its first token (429, 5xx, an error "
+        "event, no answer in time, unreachable) and the fallback `model` answers instead; "
         '`{"content"}` deltas, `{"title"}` when the session gets its title, and '
         '`[DONE]` last. A failure after the stream started sends `{"error"}` and '
         "ends it; what was generated is kept. `: keep-alive` comments may appear. "
@@ -179,7 +205,7 @@ def _chat_operation() -> dict[str, Any]:
         "kept, the cut stated) only in what the model is sent. A message starting "
         "with `remember:` also stores the rest as an active memory. A 24 h window "
         "opens with the first chat request after the previous one ended; the 429's "
-        "`reset_at` is its end."
+        "`reset_at` is its end. The super user is not limited."
     )
     operation["responses"]["200"] = events("The answer as server-sent events")
     return operation
@@ -193,15 +219,61 @@ def _memory_post() -> dict[str, Any]:
         "Remember a fact (EXPLICIT, ACTIVE); the same fact again returns it",
         ref("Memory"),
         status="201",
-        body=obj(["content"], content=text(2000)),
+        body=obj(["content"], content=text(memories.MAX_CONTENT)),
     )
     operation["responses"]["200"] = json_content(
-        ref("MemoryLimitExceeded"), "Nothing stored: the user has 20 active memories"
+        {"oneOf": [ref("MemoryLimitExceeded"), ref("MemoryBlocked")]},
+        "Nothing stored: the user has 20 active memories (LIMIT_EXCEEDED), or the "
+        "platform instructions already state the fact (BLOCKED_BY_SGC)",
     )
     return operation
 
 
 MEMORY_POST = _memory_post()
+
+
+def _debug_db() -> dict[str, Any]:
+    whereabouts = {
+        "env_db_set": {**BOOL, "description": "Whether DATABASE_URL is set"},
+        "db_is_localhost": {
+            **BOOL,
+            "description": "Loopback, a Unix socket, or the embedded server (DATABASE_URL unset)",
+        },
+    }
+    operation = op(
+        "Database check: runs a real SELECT",
+        obj(
+            ["success", "message", "latency", "version", "time_on_db", *whereabouts],
+            success={"const": True},
+            message=STR,
+            latency=STR,
+            version=STR,
+            time_on_db=TIME,
+            **whereabouts,
+        ),
+        auth=False,
+    )
+    operation["responses"]["500"] = json_content(
+        obj(
+            ["success", "message", "error", "latency", *whereabouts],
+            success={"const": False},
+            message=STR,
+            error={**STR, "description": "What failed, without secrets"},
+            latency=STR,
+            **whereabouts,
+        ),
+        "The database could not be reached",
+    )
+    return operation
+
+
+DEBUG_DB = _debug_db()
+
+GUARD = (
+    "Instructions that try to override the platform's rules (the words ignore, "
+    "platform, rule; override, super, global; or disregard, system, instruction; "
+    "in that order on one line, case aside) are refused with 400."
+)
 
 
 PATHS: dict[str, dict[str, Any]] = {
@@ -217,14 +289,7 @@ PATHS: dict[str, dict[str, Any]] = {
             auth=False,
         )
     },
-    "/debug-db": {
-        "get": op(
-            "Database check: runs a real SELECT",
-            obj(["success", "latency"], success=BOOL, latency=STR, version=STR, time_on_db=TIME),
-            auth=False,
-            errors=(500,),
-        )
-    },
+    "/debug-db": {"get": DEBUG_DB},
     "/debug-internet": {
         "get": op(
             "Outbound internet check: fetches Firebase's signing certificates",
@@ -242,7 +307,14 @@ PATHS: dict[str, dict[str, Any]] = {
     },
     "/api/user/profile": {
         "get": op(
-            "Global instructions", obj(["global_instructions"], global_instructions=NULLABLE_STR)
+            'Global instructions ("" when none) and the caller\'s role, tier and status',
+            obj(
+                ["global_instructions", "user"],
+                global_instructions=STR,
+                user=obj(
+                    ["id", "role", "tier", "status"], id=STR, role=ROLE, tier=TIER, status=STATUS
+                ),
+            ),
         ),
         "patch": op(
             "Set global instructions (null clears them)",
@@ -251,10 +323,8 @@ PATHS: dict[str, dict[str, Any]] = {
                 success={"const": True},
                 global_instructions=NULLABLE_STR,
             ),
-            body=obj(
-                ["global_instructions"],
-                global_instructions=text(16000, blank=True, null=True),
-            ),
+            body=obj(["global_instructions"], global_instructions=instructions(16000)),
+            description=GUARD,
         ),
     },
     "/api/user/profile/full": {"get": op("Full profile and usage", ref("FullProfile"))},
@@ -317,10 +387,8 @@ PATHS: dict[str, dict[str, Any]] = {
             "Set project instructions",
             ref("Project"),
             params=("id",),
-            body=obj(
-                ["context_instructions"],
-                context_instructions=text(16000, blank=True, null=True),
-            ),
+            body=obj(["context_instructions"], context_instructions=instructions(16000)),
+            description=GUARD,
         )
     },
     "/api/projects/{id}/context-toggle": {

@@ -11,6 +11,8 @@ from typing import Any
 
 from aiohttp import web
 
+from handler.validation import OVERRIDE_ATTEMPTS
+
 DESCRIBED_PATHS = web.AppKey("described_paths", dict[str, dict[str, Any]])
 
 
@@ -53,6 +55,23 @@ def text(max_length: int | None = None, *, blank: bool = False, null: bool = Fal
     return schema
 
 
+# validation.instructions' guard as a pattern: the words in order on one line
+# (what str.splitlines() does not split), each letter in either case.
+_ONE_LINE = r"[^\n\r\u000b\u000c\u001c-\u001e\u0085\u2028\u2029]*"
+OVERRIDE_ATTEMPT = "|".join(
+    _ONE_LINE.join("".join(f"[{c.upper()}{c}]" for c in word) for word in words)
+    for words in OVERRIDE_ATTEMPTS
+)
+
+
+def instructions(max_length: int) -> dict[str, Any]:
+    """Instructions text (null clears them) that does not try to override the platform's rules."""
+    return {
+        **text(max_length, blank=True, null=True),
+        "not": {"type": "string", "pattern": OVERRIDE_ATTEMPT},
+    }
+
+
 def events(description: str) -> dict[str, Any]:
     """A text/event-stream response; its schema describes each event, as OpenAPI 3.2 does."""
     event = obj(
@@ -76,8 +95,11 @@ def op(
     auth: bool = True,
     errors: tuple[int, ...] = (),
     params: tuple[str, ...] = (),
+    description: str | None = None,
 ) -> dict[str, Any]:
     operation: dict[str, Any] = {"summary": summary, "responses": {}}
+    if description is not None:
+        operation["description"] = description
     if response is not None:
         operation["responses"][status] = json_content(response)
     if body is not None:
