@@ -10,6 +10,7 @@ from handler import validation
 from handler.errors import not_found
 from handler.keys import CHAT, USER
 from handler.routes.common import forget_vectors, limit_exceeded, pool_of
+from handler.routes.memory_answers import blocked_by_platform
 from handler.store import memories, sessions, users
 from handler.timeutil import now_iso
 
@@ -94,15 +95,7 @@ async def add_memory(request: web.Request) -> web.Response:
     if memory is None:
         return limit_exceeded()
     if memory == memories.BLOCKED_BY_SGC:
-        # As the original: a 200 with nothing stored; the platform already says it.
-        return web.json_response(
-            {
-                "id": None,
-                "content": content,
-                "status": memories.BLOCKED_BY_SGC,
-                "message": "The platform's instructions already say this; it was not stored.",
-            }
-        )
+        return blocked_by_platform(content)
     return web.json_response(memory, status=201)
 
 
