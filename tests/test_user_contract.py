@@ -171,6 +171,21 @@ async def test_a_fact_the_platform_states_is_blocked_and_hidden(chat_api, db, hu
     assert system.lower().count("clean architecture") == 1
 
 
+async def test_a_memory_the_platform_states_reaches_the_prompt_once(chat_api, db, huggingface):
+    """A memory stored before the platform instructions said the same is left out of the
+    prompt's memories: the line is in the platform layer only."""
+    await chat_api.json("POST", "/api/user/memories", json={"content": "Uses Go"}, status=201)
+    await chat_api.json(
+        "POST", "/api/user/memories", json={"content": "Use TypeScript"}, status=201
+    )
+    await _platform(db)
+    sid = (await chat_api.json("POST", "/api/sessions", status=201))["id"]
+    await chat(chat_api, {"sessionId": sid, "message": "q"})
+    system = system_text(huggingface.main_requests()[-1])
+    assert system.lower().count("use typescript") == 1
+    assert "- Uses Go" in system and "- Use TypeScript" not in system
+
+
 def test_platform_match_is_the_originals():
     assert memories.in_platform_rules(PLATFORM, "use typescript")
     assert memories.in_platform_rules(PLATFORM, "Follow the Clean Architecture principles!")
