@@ -56,7 +56,9 @@ async def _clients(app: web.Application) -> AsyncIterator[None]:
 
     app[TOKEN_VERIFIER] = TokenVerifier(
         firebase_project,
-        CertificateCache(app[HTTP], settings.firebase_certs_url),
+        CertificateCache(
+            app[HTTP], settings.firebase_certs_url, fetch_timeout=settings.firebase_certs_timeout
+        ),
         emulator=settings.firebase_auth_emulator_host is not None,
     )
     app[CHAT] = make_services(settings, app[DATABASE], app[HTTP], app[BACKGROUND], secrets)

@@ -137,11 +137,13 @@ async def test_project_validation(api):
 
 
 async def test_profile_and_memories(api):
-    assert await api.json("GET", "/api/user/profile") == {"global_instructions": None}
+    profile = await api.json("GET", "/api/user/profile")
+    assert profile["global_instructions"] == ""  # as the original: "" for none
     assert await api.json(
         "PATCH", "/api/user/profile", json={"global_instructions": "Answer in French"}
     ) == {"success": True, "global_instructions": "Answer in French"}
     full = await api.json("GET", "/api/user/profile/full")
+    assert full.pop("rate_limit_reset_at").endswith("Z")  # the window (test_user_contract.py)
     assert full == {
         "id": "alice",
         "email": "alice@example.com",
@@ -151,7 +153,7 @@ async def test_profile_and_memories(api):
         "global_instructions": "Answer in French",
         "tier": "free",
         "daily_requests_count": 0,
-        "rate_limit_reset_at": None,
+        "permissions": {},
     }
     await api.json("PATCH", "/api/user/profile", json={"global_instructions": 7}, status=400)
     await api.json("PATCH", "/api/user/profile", json={}, status=400)

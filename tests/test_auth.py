@@ -8,7 +8,8 @@ import time
 import aiohttp
 import pytest
 
-from handler.auth.certificates import CertificateCache, CertificatesUnavailable
+from handler.auth.certificates import WAIT_MARGIN, CertificateCache, CertificatesUnavailable
+from handler.keys import SETTINGS
 from tests.standins.firebase import claims_for, encode
 
 
@@ -226,7 +227,13 @@ async def test_hanging_certificate_endpoint_is_fetched_once_for_all_waiters(api)
     # Reproduction: callers queued behind a lock and each waited a full fetch
     # timeout in turn (6 callers: 503 after 6 to 36 s, 6 fetches).
     api.firebase.hang = True
-    results = await asyncio.gather(*[_status(api, api.firebase.token(f"u{i}")) for i in range(6)])
+    # The app's fetch timeout is the setting (0.5 s here), not the 5 s default: the
+    # callers are answered well before a 5 s fetch could have ended.
+    deadline = 2 * api.app[SETTINGS].firebase_certs_timeout + WAIT_MARGIN
+    async with asyncio.timeout(deadline):
+        results = await asyncio.gather(
+            *[_status(api, api.firebase.token(f"u{i}")) for i in range(6)]
+        )
     assert [status for status, _ in results] == [503] * 6
     assert api.firebase.fetches == 1
     # Within RETRY_AFTER of the failure, callers are answered without asking again.
@@ -248,15 +255,24 @@ async def test_failing_certificate_endpoint_is_not_asked_per_token(api, signing_
 async def test_certificates_come_back_after_an_outage(firebase):
     firebase.status = 500
     async with aiohttp.ClientSession() as http:
-        cache = CertificateCache(http, firebase.url, retry_after=0.2)
+        retry_after = 0.2
+        cache = CertificateCache(http, firebase.url, retry_after=retry_after)
         with pytest.raises(CertificatesUnavailable, match="HTTP 500"):
             await cache.get("key-1")
         firebase.status = 200
         with pytest.raises(CertificatesUnavailable):  # not asked again yet
             await cache.get("key-1")
         assert firebase.fetches == 1
-        await asyncio.sleep(0.3)
-        assert await cache.get("key-1") is not None
+        # Asked again once the retry window has passed: polled, each poll inside the
+        # window is answered from the cached failure without a fetch.
+        async with asyncio.timeout(10 * retry_after):
+            while True:
+                try:
+                    certificate = await cache.get("key-1")
+                    break
+                except CertificatesUnavailable:
+                    await asyncio.sleep(retry_after / 10)
+        assert certificate is not None
         assert firebase.fetches == 2
 
 

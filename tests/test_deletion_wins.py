@@ -9,6 +9,8 @@ import asyncio
 import dataclasses
 import uuid
 
+import pytest
+
 from handler.chat import summaries
 from handler.chat.index import summary_id
 from handler.keys import CHAT
@@ -118,3 +120,40 @@ async def test_on_pgvector_a_summary_of_a_deleted_session_is_not_written(make_ch
     assert await asyncio.wait_for(refresh, WAIT) is False
     assert await db.fetchval("SELECT count(*) FROM vector_items") == 0
     assert not [r for r in caplog.records if r.levelname == "ERROR"]
+
+
+async def _waiting_on_a_lock(db) -> None:
+    """Until some statement waits on a row lock: the summary's save, held by a deletion."""
+    query = "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
+    while True:  # PostgreSQL announces no lock wait: polled
+        if await db.fetchval(query):
+            return
+        await asyncio.sleep(0.01)
+
+
+@pytest.mark.parametrize("path", ["/api/user/history", "/api/user/account"])
+async def test_a_summary_saved_during_a_history_or_account_deletion_waits_for_it(
+    make_chat_api, pinecone, db, path
+):
+    api = await _pinecone_api(make_chat_api, pinecone)
+    services = api.app[CHAT]
+    sid = await _session_due_a_summary(api, db)
+    pinecone.hold("upsert")
+    pinecone.hold("delete")
+    refresh = asyncio.create_task(summaries.refresh(services, sid))
+    await asyncio.wait_for(pinecone.arrived["upsert"].wait(), WAIT)
+    deletion = asyncio.create_task(api.call("DELETE", path))
+    await asyncio.wait_for(pinecone.arrived["delete"].wait(), WAIT)
+    # The vector lands while the index is being cleared for the user; the summary's
+    # save must wait for the deletion (it used to commit at once and report success).
+    pinecone.release("upsert")
+    lock = asyncio.create_task(_waiting_on_a_lock(db))
+    await asyncio.wait([refresh, lock], timeout=WAIT, return_when=asyncio.FIRST_COMPLETED)
+    lock.cancel()
+    assert not refresh.done(), "the summary was saved while its session was being deleted"
+    pinecone.release("delete")
+    assert (await asyncio.wait_for(deletion, WAIT)).status == 200
+    assert await asyncio.wait_for(refresh, WAIT) is False
+    assert summary_id(sid) not in pinecone.vectors
+    assert await _retrieved(services, sid) == []
+    assert await db.fetchval("SELECT count(*) FROM sessions") == 0

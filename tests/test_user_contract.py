@@ -7,6 +7,8 @@ without what the platform instructions already say, the super user never
 rate limited.
 """
 
+import uuid
+
 import pytest
 
 from handler.keys import BACKGROUND, DATABASE
@@ -118,6 +120,26 @@ async def test_memories_list_confidence(chat_api, db, huggingface):
     assert (promoted["status"], promoted["confidence"]) == ("ACTIVE", 100)
 
 
+async def test_a_summary_the_platform_states_is_not_promoted_and_answers_as_post(api, db):
+    """POST /api/sessions/{id}/promote answers a summary the platform instructions already
+    state as POST /api/user/memories does, and stores nothing (it used to answer
+    `{"success": true, "memory": "BLOCKED_BY_SGC"}`)."""
+    await _platform(db)
+    sid = (await api.json("POST", "/api/sessions", status=201))["id"]
+    await db.execute(
+        "UPDATE sessions SET summary = 'Follow the clean architecture.' WHERE id = $1",
+        uuid.UUID(sid),
+    )
+    promoted = await api.json("POST", f"/api/sessions/{sid}/promote")
+    posted = await api.json(
+        "POST", "/api/user/memories", json={"content": "Follow the clean architecture."}
+    )
+    assert promoted == posted
+    assert promoted["status"] == "BLOCKED_BY_SGC" and promoted["id"] is None
+    assert promoted["content"] == "Follow the clean architecture."
+    assert await db.fetchval("SELECT count(*) FROM user_memories") == 0
+
+
 async def test_a_fact_the_platform_states_is_blocked_and_hidden(chat_api, db, huggingface):
     kept = await chat_api.json(
         "POST", "/api/user/memories", json={"content": "Uses Go"}, status=201
@@ -147,6 +169,21 @@ async def test_a_fact_the_platform_states_is_blocked_and_hidden(chat_api, db, hu
     await chat(chat_api, {"sessionId": sid, "message": "remember: follow the Clean Architecture"})
     system = system_text(huggingface.main_requests()[-1])
     assert system.lower().count("clean architecture") == 1
+
+
+async def test_a_memory_the_platform_states_reaches_the_prompt_once(chat_api, db, huggingface):
+    """A memory stored before the platform instructions said the same is left out of the
+    prompt's memories: the line is in the platform layer only."""
+    await chat_api.json("POST", "/api/user/memories", json={"content": "Uses Go"}, status=201)
+    await chat_api.json(
+        "POST", "/api/user/memories", json={"content": "Use TypeScript"}, status=201
+    )
+    await _platform(db)
+    sid = (await chat_api.json("POST", "/api/sessions", status=201))["id"]
+    await chat(chat_api, {"sessionId": sid, "message": "q"})
+    system = system_text(huggingface.main_requests()[-1])
+    assert system.lower().count("use typescript") == 1
+    assert "- Uses Go" in system and "- Use TypeScript" not in system
 
 
 def test_platform_match_is_the_originals():

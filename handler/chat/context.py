@@ -23,6 +23,7 @@ from handler.chat.embeddings import EmbeddingError
 from handler.chat.index import IndexUnavailable, Match
 from handler.chat.services import ChatServices
 from handler.chat.web_search import WebResult
+from handler.store.memories import in_platform_rules
 from handler.unexpected import log_unexpected
 
 log = logging.getLogger(__name__)
@@ -44,13 +45,13 @@ class Context:
 
 
 def _instructions(session: Any) -> list[prompt.Layer]:
-    memories = "\n".join(f"- {m}" for m in session["memories"])
+    platform = session["platform_instructions"] or prompt.DEFAULT_PLATFORM_INSTRUCTIONS
+    # A memory stored before the platform said the same is left out: one line, once.
+    memories = "\n".join(
+        f"- {m}" for m in session["memories"] if not in_platform_rules(platform, m)
+    )
     layers = [
-        prompt.Layer(
-            "platform",
-            "## Platform instructions",
-            session["platform_instructions"] or prompt.DEFAULT_PLATFORM_INSTRUCTIONS,
-        ),
+        prompt.Layer("platform", "## Platform instructions", platform),
         prompt.Layer("user", "## The user's instructions", session["global_instructions"] or ""),
         prompt.Layer("memories", "## What you know about the user", memories),
     ]

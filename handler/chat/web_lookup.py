@@ -16,15 +16,15 @@ import contextlib
 import logging
 import math
 import re
-from typing import TYPE_CHECKING
+
+import asyncpg
 
 from handler.chat import prompt
-from handler.chat.model import ChatModel
+from handler.chat.model import ChatModel, ModelError
 from handler.chat.web_search import MAX_QUERY_CHARS, WebResult, WebSearch, WebSearchError
+from handler.secrets import SecretsUnavailable
 from handler.store import settings as platform_settings
-
-if TYPE_CHECKING:
-    import asyncpg
+from handler.unexpected import log_unexpected
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +38,16 @@ DECISION_PROMPT = (
 )
 DECISION_MESSAGES = 2  # the last ones: the new message and what it answers
 DECISION_TOKENS = 400  # of each message the decision reads (a pasted log's head and tail)
+
+# What the decision's upstreams fail with when they are down or slow (the model, the
+# secret holding the key, the database's setting); anything else is a bug.
+_UPSTREAM_FAILURES = (
+    ModelError,
+    SecretsUnavailable,
+    TimeoutError,
+    OSError,
+    asyncpg.PostgresConnectionError,
+)
 
 _SEARCH = re.compile(r"\[\s*SEARCH\s*:\s*(.+?)\s*\]", re.IGNORECASE | re.DOTALL)
 
@@ -85,11 +95,14 @@ async def decide(
                 log.info("web search skipped: the platform's web_search_enabled is off")
                 return None
             reply = await _ask(model, recent)
-    except Exception as exc:
+    except _UPSTREAM_FAILURES as exc:
         log.warning(
             "web search decision failed; answering without the web",
             extra={"error_type": type(exc).__name__, "error": str(exc)[:200]},
         )
+        return None
+    except Exception:
+        log_unexpected(log, "web_decision", "web search decision failed unexpectedly")
         return None
     query = parse_decision(reply)
     log.info("web search decision", extra={"search": query is not None})
@@ -113,6 +126,11 @@ async def search(web: WebSearch, query: str, time_left: float) -> list[WebResult
             "web search failed; answering without web results",
             extra={"status": None, "reason": "the turn's time ran out"},
         )
+    except _UPSTREAM_FAILURES as exc:  # the key's secret or the database behind it
+        log.warning(
+            "web search failed; answering without web results",
+            extra={"status": None, "reason": f"{type(exc).__name__}: {str(exc)[:200]}"},
+        )
     except Exception:
-        log.exception("web search failed unexpectedly; answering without web results")
+        log_unexpected(log, "web_search", "web search failed unexpectedly")
     return None

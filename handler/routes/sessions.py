@@ -12,6 +12,7 @@ from handler.chat.index import summary_id
 from handler.errors import bad_request, not_found
 from handler.keys import CHAT, USER
 from handler.routes.common import forget_vectors, limit_exceeded, pool_of
+from handler.routes.memory_answers import blocked_by_platform
 from handler.store import memories, messages, projects, sessions
 
 routes = web.RouteTableDef()
@@ -119,9 +120,12 @@ async def promote_summary(request: web.Request) -> web.Response:
         raise not_found("Session")
     if not summary:
         raise bad_request("This session has no summary yet")
-    memory = await memories.add(pool, request[USER].id, summary[: memories.MAX_CONTENT])
+    content = summary[: memories.MAX_CONTENT]
+    memory = await memories.add(pool, request[USER].id, content)
     if memory is None:
         return limit_exceeded()
+    if memory == memories.BLOCKED_BY_SGC:
+        return blocked_by_platform(content)
     return web.json_response({"success": True, "memory": memory})
 
 

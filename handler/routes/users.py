@@ -10,6 +10,7 @@ from handler import validation
 from handler.errors import not_found
 from handler.keys import CHAT, USER
 from handler.routes.common import forget_vectors, limit_exceeded, pool_of
+from handler.routes.memory_answers import blocked_by_platform
 from handler.store import memories, sessions, users
 from handler.timeutil import now_iso
 
@@ -94,15 +95,7 @@ async def add_memory(request: web.Request) -> web.Response:
     if memory is None:
         return limit_exceeded()
     if memory == memories.BLOCKED_BY_SGC:
-        # As the original: a 200 with nothing stored; the platform already says it.
-        return web.json_response(
-            {
-                "id": None,
-                "content": content,
-                "status": memories.BLOCKED_BY_SGC,
-                "message": "The platform's instructions already say this; it was not stored.",
-            }
-        )
+        return blocked_by_platform(content)
     return web.json_response(memory, status=201)
 
 
@@ -132,15 +125,21 @@ async def promote_memory(request: web.Request) -> web.Response:
 
 @routes.delete("/api/user/history")
 async def delete_history(request: web.Request) -> web.Response:
-    await forget_vectors(request.app[CHAT].index.delete_user(request[USER].id))
+    user_id = request[USER].id
     pool = await pool_of(request)
-    deleted = await sessions.delete_all(pool, request[USER].id)
+    # The user's row stays locked from before the index is cleared until the sessions
+    # are gone, so that no summary written in the background can come back.
+    async with sessions.deleting(pool, user_id) as connection:
+        await forget_vectors(request.app[CHAT].index.delete_user(user_id))
+        deleted = await sessions.delete_all(connection or pool, user_id)
     return web.json_response({"success": True, "deleted_sessions": deleted})
 
 
 @routes.delete("/api/user/account")
 async def delete_account(request: web.Request) -> web.Response:
     user_id = request[USER].id
-    await forget_vectors(request.app[CHAT].index.delete_user(user_id))
-    await users.delete_account(await pool_of(request), user_id)
+    pool = await pool_of(request)
+    async with sessions.deleting(pool, user_id) as connection:  # as delete_history
+        await forget_vectors(request.app[CHAT].index.delete_user(user_id))
+        await users.delete_account(connection or pool, user_id)
     return web.json_response({"success": True})
