@@ -438,6 +438,7 @@ PATHS: dict[str, dict[str, Any]] = {
                 "oneOf": [
                     obj(["success", "memory"], success={"const": True}, memory=ref("Memory")),
                     ref("MemoryLimitExceeded"),
+                    ref("MemoryBlocked"),
                 ]
             },
             params=("id",),

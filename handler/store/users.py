@@ -42,7 +42,7 @@ async def set_global_instructions(pool: asyncpg.Pool, user_id: str, value: str |
     )
 
 
-async def delete_account(pool: asyncpg.Pool, user_id: str) -> None:
+async def delete_account(pool: asyncpg.Pool | asyncpg.Connection, user_id: str) -> None:
     """Delete the user; every row of theirs goes with it (ON DELETE CASCADE)."""
     await pool.execute("DELETE FROM users WHERE id = $1", user_id)
 
