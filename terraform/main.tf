@@ -139,20 +139,26 @@ module "function" {
   secrets_extension_layer_arn = var.secrets_extension_layer_arn
   kms_key_arn                 = aws_kms_key.this.arn
   log_retention_days          = var.log_retention_days
-  secret_arns                 = [module.secrets.arn, module.database.master_secret_arn]
-  tags                        = var.tags
+  live_version                = var.live_version
+  # The master secret is there for the one-off migrate step only; requests
+  # connect with the service's own login.
+  secret_arns = [module.secrets.arn, module.database.app_login_secret_arn, module.database.master_secret_arn]
+  tags        = var.tags
 
   # Plain settings only: secrets are referenced by ARN and read at first use.
   environment = {
-    DATABASE_URL = "postgresql://${module.database.username}@${module.database.endpoint}:${module.database.port}/${module.database.database_name}"
-    # verify-full: the app checks the instance's certificate against AWS's RDS
-    # CA bundle it ships. RDS Proxy presents an ACM certificate (Amazon Root
-    # CAs, not in that bundle), so through the proxy TLS stays "require".
-    DATABASE_SSL        = var.enable_rds_proxy ? "require" : "verify-full"
-    DATABASE_SECRET_ARN = module.database.master_secret_arn
-    APP_SECRETS_ARN     = module.secrets.arn
-    MIGRATE_ON_START    = "true"
-    CORS_ORIGINS        = join(",", var.cors_origins)
+    DATABASE_URL = "postgresql://${module.database.app_username}@${module.database.endpoint}:${module.database.port}/${module.database.database_name}"
+    # verify-full on both paths: the instance's certificate chains to the RDS
+    # bundle the package ships (the app's default), the proxy's (ACM) to
+    # Amazon's root CAs, shipped beside it.
+    DATABASE_SSL              = "verify-full"
+    DATABASE_SSL_ROOT_CERT    = var.enable_rds_proxy ? "/var/task/handler/db/amazon-root-cas.pem" : ""
+    DATABASE_POOLER           = var.enable_rds_proxy ? "transaction" : "none"
+    DATABASE_IDLE_TIMEOUT     = "5" # seconds: an idle container gives its connections back
+    DATABASE_SECRET_ARN       = module.database.app_login_secret_arn
+    DATABASE_OWNER_SECRET_ARN = module.database.master_secret_arn
+    APP_SECRETS_ARN           = module.secrets.arn
+    CORS_ORIGINS              = join(",", var.cors_origins)
     HF_MODEL            = var.hf_model
     HF_FAST_MODEL       = var.hf_fast_model
     PINECONE_INDEX_HOST = var.pinecone_index_host
