@@ -159,10 +159,10 @@ module "function" {
     DATABASE_OWNER_SECRET_ARN = module.database.master_secret_arn
     APP_SECRETS_ARN           = module.secrets.arn
     CORS_ORIGINS              = join(",", var.cors_origins)
-    HF_MODEL            = var.hf_model
-    HF_FAST_MODEL       = var.hf_fast_model
-    PINECONE_INDEX_HOST = var.pinecone_index_host
-    LOG_LEVEL           = "INFO"
+    HF_MODEL                  = var.hf_model
+    HF_FAST_MODEL             = var.hf_fast_model
+    PINECONE_INDEX_HOST       = var.pinecone_index_host
+    LOG_LEVEL                 = "INFO"
   }
 }
 
