@@ -180,3 +180,11 @@ module "alarms" {
   nat_gateway_ids        = module.network.nat_gateway_ids
   tags                   = var.tags
 }
+
+# A pinned version is served until cleared: every plan and apply says so.
+check "live_version_is_the_newest" {
+  assert {
+    condition     = var.live_version == null
+    error_message = "The Function URL serves version ${coalesce(var.live_version, "-")}, pinned by `make rollback` (live.auto.tfvars), with that version's code and environment; the newest, ${module.function.version}, is not live. `make rollback CLEAR=1` serves it."
+  }
+}
