@@ -55,8 +55,8 @@ MISSING_PERMISSION = (
     "HTTP 403 Forbidden from the Function URL itself, before the function: the `live` "
     "alias lacks a public-URL permission, most often FunctionURLAllowInvokeAction "
     "(lambda:InvokeFunction if lambda:InvokedViaFunctionUrl; see `aws lambda get-policy "
-    "... --qualifier live`). Add it again: terraform -chdir=terraform apply "
-    "-replace='module.function.terraform_data.invoke_via_url[0]'"
+    "... --qualifier live`). Add it again: make deploy "
+    "TF_ARGS=\"-replace='module.function.terraform_data.invoke_via_url[0]'\""
 )
 
 
