@@ -4,8 +4,9 @@ secret's cache can be dropped: RDS rotates it).
 Locally, plain environment variables (HUGGINGFACE_API_KEY, ...) are used as
 they are. On Lambda the function's environment names secrets by ARN only:
 APP_SECRETS_ARN (a JSON object of HUGGINGFACE_API_KEY, PINECONE_API_KEY,
-FIREBASE_PROJECT_ID, TAVILY_API_KEY) and DATABASE_SECRET_ARN (the database
-login's username/password). They are read through the AWS Parameters and
+FIREBASE_PROJECT_ID, TAVILY_API_KEY), DATABASE_SECRET_ARN (the service's own
+database login) and, for the migrate step only, DATABASE_OWNER_SECRET_ARN
+(the schema owner's). They are read through the AWS Parameters and
 Secrets Lambda Extension's local HTTP endpoint, which keeps boto3's import off
 the cold start.
 
@@ -74,6 +75,14 @@ class Secrets:
         else:
             document = await self._document(arn, "DATABASE_SECRET_ARN", self._fetch)
         return _login(document)
+
+    async def owner_credentials(self) -> tuple[str, str] | None:
+        """(username, password) of the schema owner, for the migrate step, if configured."""
+        arn = self._settings.database_owner_secret_arn
+        if not arn:
+            return None
+        setting = "DATABASE_OWNER_SECRET_ARN"
+        return _login(await self._document(arn, setting, self._fetch), setting)
 
     def forget_database_credentials(self) -> None:
         """The database refused the cached login: drop it, so that the next read asks
@@ -152,8 +161,8 @@ def _json_object(answer: Any, setting: str) -> dict[str, Any]:
     return document
 
 
-def _login(document: dict[str, Any]) -> tuple[str, str]:
+def _login(document: dict[str, Any], setting: str = "DATABASE_SECRET_ARN") -> tuple[str, str]:
     try:
         return str(document["username"]), str(document["password"])
     except KeyError:
-        raise SecretsUnavailable("DATABASE_SECRET_ARN: no username/password in it") from None
+        raise SecretsUnavailable(f"{setting}: no username/password in it") from None

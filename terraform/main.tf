@@ -151,10 +151,14 @@ module "function" {
     # verify-full on both paths: the instance's certificate chains to the RDS
     # bundle the package ships (the app's default), the proxy's (ACM) to
     # Amazon's root CAs, shipped beside it.
-    DATABASE_SSL              = "verify-full"
-    DATABASE_SSL_ROOT_CERT    = var.enable_rds_proxy ? "/var/task/handler/db/amazon-root-cas.pem" : ""
-    DATABASE_POOLER           = var.enable_rds_proxy ? "transaction" : "none"
-    DATABASE_IDLE_TIMEOUT     = "5" # seconds: an idle container gives its connections back
+    DATABASE_SSL           = "verify-full"
+    DATABASE_SSL_ROOT_CERT = var.enable_rds_proxy ? "/var/task/handler/db/amazon-root-cas.pem" : ""
+    DATABASE_POOLER        = var.enable_rds_proxy ? "transaction" : "none"
+    # Seconds an idle connection stays open. Through the proxy a few: an idle client
+    # holds no database connection there, and a warm container skips reconnecting.
+    # Straight to the instance 0: back at the end of each invocation, since a
+    # frozen container runs no timer and would hold it while it sleeps.
+    DATABASE_IDLE_TIMEOUT     = var.enable_rds_proxy ? "5" : "0"
     DATABASE_SECRET_ARN       = module.database.app_login_secret_arn
     DATABASE_OWNER_SECRET_ARN = module.database.master_secret_arn
     APP_SECRETS_ARN           = module.secrets.arn

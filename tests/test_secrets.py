@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 import pytest
 from yarl import URL
 
+from handler.secrets import Secrets, SecretsUnavailable
 from handler.secrets_manager import (
     Credentials,
     SecretsManagerError,
@@ -106,3 +107,21 @@ def test_a_secret_named_without_its_arn_has_no_region():
     with pytest.raises(SecretsManagerError, match="not named by a full ARN"):
         region_of("rds!db-1234")
     assert default_endpoint(DB_ARN) == "https://secretsmanager.eu-west-1.amazonaws.com"
+
+
+async def test_the_owners_login_is_read_only_when_asked_for(make_settings, extension):
+    """The migrate step's login: its own secret, never read for requests."""
+    owner_arn = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:rds!db-owner-AbC"
+    extension.secrets[owner_arn] = {"username": "debugflow", "password": "owner-password"}
+    secrets = Secrets(
+        make_settings(database_owner_secret_arn=owner_arn, secrets_extension_port=extension.port)
+    )
+    assert await secrets.owner_credentials() == ("debugflow", "owner-password")
+    assert await Secrets(make_settings()).owner_credentials() is None
+    extension.secrets[owner_arn] = {"user": "debugflow"}
+    stale = Secrets(
+        make_settings(database_owner_secret_arn=owner_arn, secrets_extension_port=extension.port)
+    )
+    extension.ttl = 0  # past the extension's cache: the malformed value is what it serves
+    with pytest.raises(SecretsUnavailable, match="DATABASE_OWNER_SECRET_ARN: no username"):
+        await stale.owner_credentials()

@@ -503,7 +503,7 @@ def test_a_throw_away_stack_goes_entirely(moto_endpoint, tmp_path):
         variables = function["Configuration"]["Environment"]["Variables"]
         assert variables["DATABASE_SSL"] == "verify-full"
         assert variables["DATABASE_SSL_ROOT_CERT"] == ""
-        assert variables["DATABASE_POOLER"] == "none"
+        assert (variables["DATABASE_POOLER"], variables["DATABASE_IDLE_TIMEOUT"]) == ("none", "0")
     finally:
         guide.package.unlink(missing_ok=True)
         guide.run("make destroy")
