@@ -102,10 +102,11 @@ class Secrets:
         """The login to try now: AWSCURRENT from Secrets Manager, or AWSPENDING when the
         current one is the login just refused (a rotation between setting the password
         and promoting it). Without credentials or access, the extension as before."""
-        refused, self._refused = self._refused, None
+        refused, self._refused = self._refused or {}, None
         s = self._settings
         try:
             credentials = Credentials.from_environment(os.environ)
+            current = None
             for stage in ("AWSCURRENT", "AWSPENDING"):
                 answer = await get_secret_value(
                     arn,
@@ -117,8 +118,14 @@ class Secrets:
                 if answer is None:
                     continue
                 document = _json_object(answer, setting)
-                if refused is None or _login(document) != _login(refused):
+                if (document.get("username"), document.get("password")) != (
+                    refused.get("username"),
+                    refused.get("password"),
+                ):
                     return document
+                current = current or document
+            if current is not None:
+                return current  # nothing newer: the database refuses what Secrets Manager holds
         except SecretsManagerError as exc:
             log.warning(
                 "cannot read the database secret from Secrets Manager; asking the extension",

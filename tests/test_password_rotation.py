@@ -203,6 +203,7 @@ async def test_a_login_that_stays_wrong_is_a_clear_503_each_time(rotating, caplo
     # One direct read per refused request (current, then pending, which does not exist):
     # no loop against Secrets Manager.
     assert r.direct == [(r.arn, "AWSCURRENT"), (r.arn, "AWSPENDING")] * 2
+    assert r.extension.fetches == [r.arn]  # Secrets Manager's answer is final
 
 
 async def test_without_secrets_manager_the_extension_is_asked_again(rotating, monkeypatch, caplog):
