@@ -151,10 +151,12 @@ def test_database_is_private_encrypted_tls_only_and_reached_only_by_the_function
     assert after(planned, "module.database.aws_db_parameter_group.this")["family"] == "postgres16"
     ingress = resources(planned, "aws_vpc_security_group_ingress_rule")
     db_rules = [r for r in ingress if r["address"].startswith("module.database.")]
-    # The function (migrate step, proxy off) and the proxy (the default), by group only.
+    # The instance admits the function and the proxy (the default), the proxy the
+    # function: by security group only.
     assert sorted(r["address"] for r in db_rules) == [
         "module.database.aws_vpc_security_group_ingress_rule.from_function",
         "module.database.aws_vpc_security_group_ingress_rule.from_proxy[0]",
+        "module.database.aws_vpc_security_group_ingress_rule.proxy_from_function[0]",
     ]
     assert all(r["change"]["after"]["cidr_ipv4"] is None for r in db_rules)
     assert references(
@@ -252,7 +254,9 @@ def test_no_secret_value_in_the_plan_at_all(tf, package):
     )
     assert SENTINEL not in json.dumps([planned[part] for part in recorded])
     without = plan(tf, package)
-    assert resources(without, "aws_secretsmanager_secret_version") == []
+    assert [r["address"] for r in resources(without, "aws_secretsmanager_secret_version")] == [
+        "module.database.aws_secretsmanager_secret_version.app_login"
+    ]  # generated, write-only
     env_keys = planned["configuration"]["root_module"]["module_calls"]["function"]["expressions"][
         "environment"
     ]["references"]
