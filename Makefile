@@ -42,8 +42,8 @@ emulate: $(VENV)/.dev
 package: $(VENV)/.dev
 	$(PY) build.py --output $(PACKAGE) $(ARGS)
 
-## deploy: package (ARGS too, e.g. ARGS="--arch arm64"), then terraform apply in $(TF_DIR) (shows the plan and asks first)
-deploy: package
+## deploy: check the AWS CLI, package (ARGS too, e.g. ARGS="--arch arm64"), then terraform apply in $(TF_DIR) (shows the plan and asks first)
+deploy: deploy-preflight package
 	@echo "Deploying $(PACKAGE) with the settings in $(TF_DIR)/terraform.tfvars."
 	$(TERRAFORM) -chdir=$(TF_DIR) init -input=false
 	$(TERRAFORM) -chdir=$(TF_DIR) apply -var package_file=$(abspath $(PACKAGE)) $(TF_ARGS)
@@ -53,14 +53,23 @@ destroy:
 	$(TERRAFORM) -chdir=$(TF_DIR) init -input=false >/dev/null
 	TERRAFORM=$(TERRAFORM) TF_DIR=$(TF_DIR) sh $(TF_DIR)/scripts/destroy.sh $(TF_ARGS)
 
-## rollback: point the Function URL's `live` alias at the version before the one it serves
+## rollback: serve the version before the live one, and keep serving it through later deploys; CLEAR=1 serves the newest again
 rollback:
-	TERRAFORM=$(TERRAFORM) TF_DIR=$(TF_DIR) sh $(TF_DIR)/scripts/rollback.sh
+	TERRAFORM=$(TERRAFORM) TF_DIR=$(TF_DIR) AWS_CLI=$(AWS_CLI) CLEAR=$(CLEAR) sh $(TF_DIR)/scripts/rollback.sh
+
+# The AWS CLI Terraform calls for the public URL's second permission (terraform
+# variable aws_cli); checked before anything is built or applied.
+AWS_CLI ?= aws
+.PHONY: deploy-preflight
+deploy-preflight:
+	@AWS_CLI=$(AWS_CLI) sh $(TF_DIR)/scripts/preflight.sh
 
 ## verify: check a deployment: make verify URL=https://<id>.lambda-url.<region>.on.aws [TOKEN=<Firebase ID token>]
 verify: $(VENV)/.dev
 	@test -n "$(URL)" || { echo "usage: make verify URL=<function URL> [TOKEN=<Firebase ID token>]"; exit 2; }
-	$(PY) -m handler verify $(URL) $(if $(TOKEN),--token $(TOKEN))
+	@# The token reaches the command through the environment (make exports TOKEN), never its echo.
+	@echo "$(PY) -m handler verify $(URL)$(if $(TOKEN), --token (TOKEN, not shown))"
+	@$(PY) -m handler verify $(URL) $(if $(TOKEN),--token "$$TOKEN")
 
 ## pgadmin-servers: write $(SERVERS) for pgAdmin's import from the Terraform outputs (no password)
 pgadmin-servers: $(VENV)/.dev

@@ -403,6 +403,20 @@ class Settings:
         2773,
         "Port of the AWS Parameters and Secrets Lambda Extension.",
     )
+    database_owner_secret_arn: str | None = _setting(
+        "DATABASE_OWNER_SECRET_ARN",
+        _optional_text,
+        None,
+        "Secret with the schema owner's `username`/`password` (RDS's master user), for the "
+        "migrate step only; requests connect with DATABASE_SECRET_ARN's DML-only login.",
+    )
+    secrets_manager_endpoint: str | None = _setting(
+        "AWS_ENDPOINT_URL_SECRETS_MANAGER",
+        lambda raw: _url(raw) if raw.strip() else None,
+        None,
+        "Secrets Manager endpoint for the re-read after the database refused a password "
+        "(past the extension's cache). Unset: the secret's regional endpoint.",
+    )
     on_lambda: bool = _setting(
         "AWS_LAMBDA_RUNTIME_API", lambda raw: bool(raw.strip()), False, "Set by Lambda itself."
     )

@@ -48,9 +48,23 @@ async def _json(resp: aiohttp.ClientResponse) -> dict:
     return body
 
 
+# What the Function URL itself answers when the resource policy lets nobody in:
+# the request never reached the function.
+URL_FORBIDDEN = {"Message": "Forbidden"}
+MISSING_PERMISSION = (
+    "HTTP 403 Forbidden from the Function URL itself, before the function: the `live` "
+    "alias lacks a public-URL permission, most often FunctionURLAllowInvokeAction "
+    "(lambda:InvokeFunction if lambda:InvokedViaFunctionUrl; see `aws lambda get-policy "
+    "... --qualifier live`). Add it again: make deploy "
+    "TF_ARGS=\"-replace='module.function.terraform_data.invoke_via_url[0]'\""
+)
+
+
 async def health(http: aiohttp.ClientSession, url: str) -> str:
     async with http.get(f"{url}/health") as resp:
         body = await _json(resp)
+    if resp.status == 403 and body == URL_FORBIDDEN:
+        raise CheckFailed(MISSING_PERMISSION)
     if resp.status != 200 or body.get("status") != "ok":
         raise CheckFailed(f"HTTP {resp.status}: {body}")
     return f"up {body.get('uptime')} s"

@@ -139,24 +139,34 @@ module "function" {
   secrets_extension_layer_arn = var.secrets_extension_layer_arn
   kms_key_arn                 = aws_kms_key.this.arn
   log_retention_days          = var.log_retention_days
-  secret_arns                 = [module.secrets.arn, module.database.master_secret_arn]
-  tags                        = var.tags
+  live_version                = var.live_version
+  # The master secret is there for the one-off migrate step only; requests
+  # connect with the service's own login.
+  secret_arns = [module.secrets.arn, module.database.app_login_secret_arn, module.database.master_secret_arn]
+  tags        = var.tags
 
   # Plain settings only: secrets are referenced by ARN and read at first use.
   environment = {
-    DATABASE_URL = "postgresql://${module.database.username}@${module.database.endpoint}:${module.database.port}/${module.database.database_name}"
-    # verify-full: the app checks the instance's certificate against AWS's RDS
-    # CA bundle it ships. RDS Proxy presents an ACM certificate (Amazon Root
-    # CAs, not in that bundle), so through the proxy TLS stays "require".
-    DATABASE_SSL        = var.enable_rds_proxy ? "require" : "verify-full"
-    DATABASE_SECRET_ARN = module.database.master_secret_arn
-    APP_SECRETS_ARN     = module.secrets.arn
-    MIGRATE_ON_START    = "true"
-    CORS_ORIGINS        = join(",", var.cors_origins)
-    HF_MODEL            = var.hf_model
-    HF_FAST_MODEL       = var.hf_fast_model
-    PINECONE_INDEX_HOST = var.pinecone_index_host
-    LOG_LEVEL           = "INFO"
+    DATABASE_URL = "postgresql://${module.database.app_username}@${module.database.endpoint}:${module.database.port}/${module.database.database_name}"
+    # verify-full on both paths: the instance's certificate chains to the RDS
+    # bundle the package ships (the app's default), the proxy's (ACM) to
+    # Amazon's root CAs, shipped beside it.
+    DATABASE_SSL           = "verify-full"
+    DATABASE_SSL_ROOT_CERT = var.enable_rds_proxy ? "/var/task/handler/db/amazon-root-cas.pem" : ""
+    DATABASE_POOLER        = var.enable_rds_proxy ? "transaction" : "none"
+    # Seconds an idle connection stays open. Through the proxy a few: an idle client
+    # holds no database connection there, and a warm container skips reconnecting.
+    # Straight to the instance 0: back at the end of each invocation, since a
+    # frozen container runs no timer and would hold it while it sleeps.
+    DATABASE_IDLE_TIMEOUT     = var.enable_rds_proxy ? "5" : "0"
+    DATABASE_SECRET_ARN       = module.database.app_login_secret_arn
+    DATABASE_OWNER_SECRET_ARN = module.database.master_secret_arn
+    APP_SECRETS_ARN           = module.secrets.arn
+    CORS_ORIGINS              = join(",", var.cors_origins)
+    HF_MODEL                  = var.hf_model
+    HF_FAST_MODEL             = var.hf_fast_model
+    PINECONE_INDEX_HOST       = var.pinecone_index_host
+    LOG_LEVEL                 = "INFO"
   }
 }
 
@@ -191,4 +201,12 @@ module "dashboard" {
     for alarm in flatten(module.alarms[*].alarm_names) :
     "arn:${local.partition}:cloudwatch:${var.region}:${var.account_id}:alarm:${alarm}"
   ]
+}
+
+# A pinned version is served until cleared: every plan and apply says so.
+check "live_version_is_the_newest" {
+  assert {
+    condition     = var.live_version == null
+    error_message = "The Function URL serves version ${coalesce(var.live_version, "-")}, pinned by `make rollback` (live.auto.tfvars), with that version's code and environment; the newest, ${module.function.version}, is not live. `make rollback CLEAR=1` serves it."
+  }
 }

@@ -183,12 +183,23 @@ variable "admin_cidr_blocks" {
 }
 
 variable "enable_rds_proxy" {
-  description = "Route the function through an RDS Proxy (for high concurrency)."
+  description = "Route the function through an RDS Proxy (the production default): containers then share a few database connections instead of holding their own, and the service runs in transaction-pooling mode. False only for small or throw-away stacks (about USD 22 a month saved on a t4g.micro; see docs/deploy.md)."
   type        = bool
-  default     = false
+  default     = true
 }
 
 # --- function -------------------------------------------------------------------------
+
+variable "live_version" {
+  description = "Function version the URL serves. Null (default): the newest, published by this apply. `make rollback` sets it in live.auto.tfvars, so later applies keep serving it until `make rollback CLEAR=1`."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.live_version == null ? true : can(regex("^[1-9][0-9]*$", var.live_version))
+    error_message = "live_version must be null or a published version number such as \"3\"."
+  }
+}
 
 variable "package_file" {
   description = "The deployment zip from `make package`."

@@ -64,18 +64,22 @@ def environment(workdir: Path) -> dict[str, str]:
 
 
 def provider_override(endpoint: str | None = None) -> str:
+    """Mock credentials; with an endpoint, the provider asks it (moto's STS) whose they are,
+    so the root's allowed_account_ids is checked for real (moto's account is ACCOUNT_ID)."""
+    skip = "false" if endpoint else "true"
     lines = [
         'provider "aws" {',
         '  access_key                  = "mock"',
         '  secret_key                  = "mock"',
-        "  skip_credentials_validation = true",
-        "  skip_requesting_account_id  = true",
+        f"  skip_credentials_validation = {skip}",
+        f"  skip_requesting_account_id  = {skip}",
         "  skip_metadata_api_check     = true",
         "  skip_region_validation      = true",
     ]
     if endpoint:
         lines.append("  endpoints {")
-        lines += [f'    {service} = "{endpoint}"' for service in SERVICES]
+        width = max(map(len, SERVICES))  # aligned as `terraform fmt` aligns them
+        lines += [f'    {service:<{width}} = "{endpoint}"' for service in SERVICES]
         lines.append("  }")
     lines.append("}")
     return "\n".join(lines) + "\n"

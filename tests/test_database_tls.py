@@ -5,16 +5,30 @@ test: the right CA and name connect; the RDS bundle (another CA) and a name
 the certificate does not carry are refused before any password is sent.
 """
 
+import hashlib
+import re
 import ssl
 
 import pytest
 from cryptography import x509
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from handler.db.pool import Database
-from handler.db.tls import RDS_BUNDLE, ssl_option
+from handler.db.tls import AMAZON_ROOT_CAS, RDS_BUNDLE, ssl_option
 from handler.secrets import Secrets
 from handler.settings import Settings, SettingsError
 from tests.tcp_postgres import ADMIN_PASSWORD, start
+
+# https://www.amazontrust.com/repository/: "SHA-256 Hash of Subject Public Key Information".
+AMAZON_ROOTS = {
+    "Amazon Root CA 1": "fbe3018031f9586bcbf41727e417b7d1c45c2f47f93be372a17b96b50757d5a2",
+    "Amazon Root CA 2": "7f4296fc5b6a4e3b35d3c369623e364ab1af381d8fa7121533c9d6c633ea2461",
+    "Amazon Root CA 3": "36abc32656acfc645c61b71613c4bf21c787f5cabbee48348d58597803d7abc9",
+    "Amazon Root CA 4": "f7ecded5c66047d28ed6466b543c40e0743abe81d109254dcf845d4c2c7853c5",
+    "Starfield Services Root Certificate Authority - G2": (
+        "2b071c59a0a0ae76b0eadb2bad23bad4580b69c3601b630c2eaf0613afa83f92"
+    ),
+}
 
 IN_TLS = "SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()"
 
@@ -89,3 +103,31 @@ def test_plain_modes_pass_through_to_asyncpg():
 def test_a_missing_root_cert_file_is_a_settings_error(tmp_path):
     with pytest.raises(SettingsError, match="DATABASE_SSL_ROOT_CERT: no such file"):
         Settings.from_env({"DATABASE_SSL_ROOT_CERT": str(tmp_path / "nope.pem")})
+
+
+def test_the_shipped_proxy_roots_are_amazons_five():
+    """Exactly the roots Amazon Trust Services lists, each key as published there."""
+    certificates = x509.load_pem_x509_certificates(AMAZON_ROOT_CAS.read_bytes())
+    found = {}
+    for certificate in certificates:
+        (name,) = certificate.subject.get_attributes_for_oid(x509.NameOID.COMMON_NAME)
+        key = certificate.public_key().public_bytes(Encoding.DER, PublicFormat.SubjectPublicKeyInfo)
+        found[name.value] = hashlib.sha256(key).hexdigest()
+        assert certificate.issuer == certificate.subject
+        assert certificate.extensions.get_extension_for_class(x509.BasicConstraints).value.ca
+    assert found == AMAZON_ROOTS
+    context = ssl_option("verify-full", str(AMAZON_ROOT_CAS))
+    assert context.cert_store_stats()["x509_ca"] == 5 and context.check_hostname
+
+
+async def test_verify_full_through_amazons_roots_refuses_another_ca(connect):
+    with pytest.raises(ssl.SSLCertVerificationError, match="unable to get local issuer"):
+        await connect("localhost", "verify-full", str(AMAZON_ROOT_CAS))
+
+
+def test_terraform_points_the_proxy_path_at_the_shipped_roots(repo_root):
+    """The function's DATABASE_SSL_ROOT_CERT is the file's place in the package (/var/task)."""
+    main = (repo_root / "terraform" / "main.tf").read_text()
+    (path,) = re.findall(r'"/var/task/(handler/db/[^"]+)"', main)
+    assert repo_root / path == AMAZON_ROOT_CAS
+    assert re.search(r'DATABASE_SSL\s+=\s+"verify-full"', main)

@@ -30,6 +30,8 @@ RUN_BY = {
     f"aws secretsmanager rotate-secret {REGION} --secret-id "
     '"$(terraform -chdir=terraform output -raw database_master_secret_arn)"': APPLY,
     "make rollback": APPLY,
+    "make rollback CLEAR=1": APPLY,
+    "make deploy TF_ARGS=\"-replace='module.function.terraform_data.invoke_via_url[0]'\"": APPLY,
     "make destroy": APPLY,
     "curl -si -X OPTIONS -H 'Origin: https://app.example.com' -H 'Access-Control-Request-Method: "
     'POST\' "$URL/api/chat"': VERIFY,

@@ -1,12 +1,18 @@
-"""A warm container survives RDS rotating the database password.
+"""A warm container serves every request while RDS rotates the database password.
 
-Against a PostgreSQL that checks passwords (scram-sha-256, as RDS) and the
-secrets-extension stand-in, which caches like the real one: the service's
-cached password stops working, the service drops it, re-reads the secret and
-connects again, without a restart. A secret that stays wrong is a 503.
+Real parts: a PostgreSQL that checks passwords (scram-sha-256, as RDS), moto's
+Secrets Manager (versions and stages as AWS keeps them), and the extension
+stand-in in front of it, caching for SECRETS_MANAGER_TTL as the real one does.
+The rotation is RDS's single-user one
+(https://docs.aws.amazon.com/secretsmanager/latest/userguide/rotate-secrets_how.html):
+the new password as AWSPENDING, then set on the database, then made AWSCURRENT.
+Between the last two steps, and for up to 300 s after, the extension still
+hands out the old password; the service must not fail a request meanwhile.
 """
 
+import asyncio
 import itertools
+import json
 import logging
 
 import asyncpg
@@ -18,10 +24,10 @@ from handler.keys import DATABASE
 from handler.settings import Settings
 from tests.conftest import Api
 from tests.standins.firebase import PROJECT_ID
+from tests.standins.moto_secrets_manager import CREDENTIALS, DirectReads, SecretsManager
 from tests.standins.secrets_extension import SESSION_TOKEN, SecretsExtension
 from tests.tcp_postgres import start
 
-DB_ARN = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:rds!db-rotating-AbC"
 UNAVAILABLE = {"error": "The database is not available right now; try again shortly"}
 _numbers = itertools.count()
 
@@ -33,37 +39,72 @@ def server():
     running.stop()
 
 
+@pytest.fixture(scope="module")
+def secrets_manager():
+    running = SecretsManager.start()
+    yield running
+    running.stop()
+
+
+class Clock:
+    """The extension's clock: tests move it past the TTL instead of waiting 300 s."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
 class Rotating:
-    """One app whose database login is an RDS-style secret, and the levers to rotate it."""
+    """One warm app whose database login is an RDS-style secret, and the levers to rotate it."""
 
-    def __init__(self, api: Api, extension: SecretsExtension, server, role: str, database: str):
-        self.api, self.extension, self.server = api, extension, server
-        self.role, self.database = role, database
+    def __init__(
+        self, api, extension, clock, secrets_manager, endpoint, server, role, database, arn
+    ):
+        self.api, self.extension, self.clock = api, extension, clock
+        self.secrets_manager, self.endpoint, self.server = secrets_manager, endpoint, server
+        self.role, self.database, self.arn = role, database, arn
+        self.statuses: list[int] = []
 
-    async def rotate(self, password: str) -> None:
-        """What RDS does: a new password on the server and, at the same moment, in the secret."""
+    def login(self, password: str) -> str:
+        return json.dumps({"username": self.role, "password": password, "engine": "postgres"})
+
+    async def set_password(self, password: str) -> None:
+        """setSecret: the database takes the new password; the old one stops working."""
         admin = await asyncpg.connect(self.server.admin_url())
         try:
             await admin.execute(f"ALTER ROLE {self.role} PASSWORD '{password}'")
         finally:
             await admin.close()
-        self.extension.rotate(DB_ARN, {"username": self.role, "password": password})
 
     async def drop_connections(self) -> None:
-        """The pool's connections end (idle past their lifetime, or the container froze)."""
+        """The pool's connections end (idle past their lifetime, or the container froze),
+        so the next request opens a new one with whatever login the service holds."""
         pool = await self.api.app[DATABASE].pool()
         await pool.expire_connections()
 
-    async def sessions_status(self) -> tuple[int, object]:
-        resp = await self.api.call("GET", "/api/sessions")
-        return resp.status, await resp.json()
+    async def requests(self, n: int = 4) -> list[int]:
+        """n signed-in requests at once on fresh connections; their statuses."""
+        await self.drop_connections()
 
-    def secret_reads(self) -> int:
-        return self.extension.reads.count(DB_ARN)
+        async def one() -> int:
+            resp = await self.api.call("GET", "/api/sessions")
+            await resp.read()
+            return resp.status
+
+        statuses = await asyncio.gather(*(one() for _ in range(n)))
+        self.statuses += statuses
+        return statuses
+
+    @property
+    def direct(self) -> list[tuple[str, str]]:
+        """(secret, stage) the service asked of Secrets Manager itself, past the extension."""
+        return self.endpoint.reads
 
 
 @pytest.fixture
-async def rotating(server, make_client, firebase, monkeypatch) -> Rotating:
+async def rotating(server, secrets_manager, make_client, firebase, monkeypatch) -> Rotating:
     n = next(_numbers)
     role, database = f"app_role_{n}", f"rotating_{n}"
     admin = await asyncpg.connect(server.admin_url())
@@ -78,67 +119,111 @@ async def rotating(server, make_client, firebase, monkeypatch) -> Rotating:
     finally:
         await conn.close()
 
+    # The function's credentials, as Lambda sets them (the extension checks the token).
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", CREDENTIALS["aws_access_key_id"])
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", CREDENTIALS["aws_secret_access_key"])
     monkeypatch.setenv("AWS_SESSION_TOKEN", SESSION_TOKEN)
-    extension = SecretsExtension()
-    extension.secrets[DB_ARN] = {"username": role, "password": "first-password"}
+    first = json.dumps({"username": role, "password": "first-password", "engine": "postgres"})
+    arn = secrets_manager.create(f"rds!db-{n}", first)
+    clock = Clock()
+    extension = SecretsExtension(source=secrets_manager.get_secret_value, clock=clock)
     extension.port = (await make_client(extension.app())).port
+    endpoint = DirectReads(upstream=secrets_manager.url)
+    endpoint.url = str((await make_client(endpoint.app())).make_url("/"))
     settings = Settings.from_env(
         {},
         # As Terraform configures it: no password in the URL, the secret by ARN.
         database_url=server.url(database, user=role),
-        database_secret_arn=DB_ARN,
+        database_secret_arn=arn,
         database_ssl="require",
-        migrate_on_start=True,
+        database_pool_max=2,  # as on Lambda
         secrets_extension_port=extension.port,
+        secrets_manager_endpoint=endpoint.url,
         firebase_project_id=PROJECT_ID,
         firebase_certs_url=firebase.url,
     )
     api = Api(await make_client(create_app(settings)), firebase)
-    return Rotating(api, extension, server, role, database)
+    return Rotating(api, extension, clock, secrets_manager, endpoint, server, role, database, arn)
 
 
-async def test_rotation_long_after_the_extension_refreshed(rotating, server):
-    assert await rotating.sessions_status() == (200, [])
-    assert rotating.secret_reads() == 1
+async def test_no_request_fails_across_a_rotation(rotating):
+    r = rotating
+    assert await r.requests() == [200] * 4  # warm: the secret read once, through the extension
+    assert r.extension.fetches == [r.arn]
 
-    await rotating.rotate("second-password")
-    await rotating.drop_connections()
-    rotating.extension.expire_cache()  # the extension's TTL has passed since the rotation
-    with pytest.raises(asyncpg.InvalidPasswordError):  # the cached password is dead for real
-        await asyncpg.connect(
-            server.url(rotating.database, user=rotating.role, password="first-password")
-        )
+    pending = r.secrets_manager.begin_rotation(r.arn, r.login("second-password"))
+    await r.requests()
+    await r.set_password("second-password")  # old password dead; AWSCURRENT still the old one
+    await r.requests()
+    r.secrets_manager.finish_rotation(r.arn, pending)
+    await r.requests()
+    r.clock.now += 299  # still inside the extension's TTL: it serves the old password
+    await r.requests()
+    r.clock.now += 2  # past it
+    await r.requests()
 
-    assert await rotating.sessions_status() == (200, [])
-    assert rotating.secret_reads() == 2  # dropped and read again once, not on every request
-    assert await rotating.sessions_status() == (200, [])
-    assert rotating.secret_reads() == 2
+    assert set(r.statuses) == {200}, r.statuses
+    assert len(r.statuses) == 24
+    # The extension cached the old password throughout its TTL...
+    assert r.extension.fetches == [r.arn]
+    assert r.secrets_manager.stages(r.arn)[pending] == ["AWSCURRENT"]
+    # ...so the service read past it, and only after each refusal: the pending version
+    # while the database already had it, then nothing more (it is current and cached).
+    assert r.direct == [(r.arn, "AWSCURRENT"), (r.arn, "AWSPENDING")]
 
 
-async def test_rotation_within_the_extension_cache_recovers_without_restart(rotating, caplog):
-    assert (await rotating.sessions_status())[0] == 200
-    await rotating.rotate("second-password")
-    await rotating.drop_connections()
+async def test_after_the_extension_refreshed_a_new_container_needs_no_direct_read(
+    rotating, make_client, firebase
+):
+    r = rotating
+    assert await r.requests(1) == [200]
+    pending = r.secrets_manager.begin_rotation(r.arn, r.login("second-password"))
+    await r.set_password("second-password")
+    r.secrets_manager.finish_rotation(r.arn, pending)
+    r.clock.now += 300
 
-    # The extension still serves the old password for up to its TTL: a clear 503 meanwhile.
+    settings = r.api.app[DATABASE]._settings
+    cold = Api(await make_client(create_app(settings)), firebase)
+    resp = await cold.call("GET", "/api/sessions")
+    assert resp.status == 200
+    assert r.direct == []
+    assert r.extension.fetches == [r.arn, r.arn]  # the TTL expired: read again, new password
+
+
+async def test_a_login_that_stays_wrong_is_a_clear_503_each_time(rotating, caplog):
+    r = rotating
+    assert await r.requests(1) == [200]
+    await r.set_password("nobody-knows-this")
     with caplog.at_level(logging.WARNING, logger="handler.db.connect"):
-        assert await rotating.sessions_status() == (503, UNAVAILABLE)
+        assert await r.requests(1) == [503]
+        resp = await r.api.call("GET", "/api/sessions")
+        assert (resp.status, await resp.json()) == (503, UNAVAILABLE)
     assert "database refuses the credentials in DATABASE_SECRET_ARN" in caplog.text
-    assert (await rotating.api.client.get("/health")).status == 200
+    assert (await r.api.client.get("/health")).status == 200
+    # One direct read per refused request (current, then pending, which does not exist):
+    # no loop against Secrets Manager.
+    assert r.direct == [(r.arn, "AWSCURRENT"), (r.arn, "AWSPENDING")] * 2
+    assert r.extension.fetches == [r.arn]  # Secrets Manager's answer is final
 
-    rotating.extension.expire_cache()
-    assert await rotating.sessions_status() == (200, [])
 
-
-async def test_a_wrong_secret_is_a_clear_503_every_time(rotating):
-    rotating.extension.secrets[DB_ARN] = {"username": rotating.role, "password": "not-it"}
-    for _ in range(2):
-        assert await rotating.sessions_status() == (503, UNAVAILABLE)
-    assert (await rotating.api.client.get("/health")).status == 200
-    # The first read, then one re-read per refused request: no loop against the extension.
-    assert rotating.secret_reads() == 3
+async def test_without_secrets_manager_the_extension_is_asked_again(rotating, monkeypatch, caplog):
+    r = rotating
+    assert await r.requests(1) == [200]
+    monkeypatch.delenv("AWS_SECRET_ACCESS_KEY")  # no credentials to sign with
+    pending = r.secrets_manager.begin_rotation(r.arn, r.login("second-password"))
+    await r.set_password("second-password")
+    r.secrets_manager.finish_rotation(r.arn, pending)
+    r.clock.now += 300
+    with caplog.at_level(logging.WARNING, logger="handler.secrets"):
+        assert await r.requests(1) == [200]
+    assert "cannot read the database secret from Secrets Manager" in caplog.text
+    errors = [getattr(record, "error", "") for record in caplog.records]
+    assert "no AWS credentials in the environment ('AWS_SECRET_ACCESS_KEY')" in errors
+    assert r.extension.fetches == [r.arn, r.arn]
 
 
 async def test_an_unreadable_secret_is_a_clear_503(rotating):
-    del rotating.extension.secrets[DB_ARN]
-    assert await rotating.sessions_status() == (503, UNAVAILABLE)
+    r = rotating
+    r.secrets_manager.client().delete_secret(SecretId=r.arn, ForceDeleteWithoutRecovery=True)
+    resp = await r.api.call("GET", "/api/sessions")
+    assert (resp.status, await resp.json()) == (503, UNAVAILABLE)

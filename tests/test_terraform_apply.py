@@ -192,7 +192,13 @@ class Guide:
     def run(self, command: str, ok: bool = True) -> subprocess.CompletedProcess:
         cwd = self.tmp_path  # where the guide's `terraform -chdir=terraform` finds the copy
         if command.startswith("make "):
-            command = f"{command} {' '.join(shlex.quote(v) for v in self.make_vars)}"
+            # A command with its own TF_ARGS brings -auto-approve itself.
+            own = [
+                v
+                for v in self.make_vars
+                if not (v.startswith("TF_ARGS=") and "TF_ARGS=" in command)
+            ]
+            command = f"{command} {' '.join(shlex.quote(v) for v in own)}"
             cwd = ROOT
         result = subprocess.run(
             command, shell=True, cwd=cwd, env=self.env, capture_output=True, text=True, timeout=1200
@@ -319,11 +325,31 @@ def test_deploy_guide_against_moto(moto_endpoint, tmp_path):
         )
         assert variables["LAMBDA_INVOKE_MODE"] == "RESPONSE_STREAM"
         assert "hf_test" not in json.dumps(variables)
-        assert ":" not in variables["DATABASE_URL"].removeprefix("postgresql://").split("@")[0]
+        # The service's own login (DML only), no password in the URL, through the proxy.
+        assert variables["DATABASE_URL"].startswith("postgresql://debugflow_app@")
         proxy = client("rds", moto_endpoint).describe_db_proxies()["DBProxies"][0]
         assert f"@{proxy['Endpoint']}:" in variables["DATABASE_URL"]  # through the proxy
-        # The proxy's certificate is ACM's, outside the RDS bundle the app verifies with.
-        assert variables["DATABASE_SSL"] == "require"
+        app_login = outputs["database_app_secret_arn"]["value"]
+        assert variables["DATABASE_SECRET_ARN"] == app_login
+        assert (
+            variables["DATABASE_OWNER_SECRET_ARN"] == outputs["database_master_secret_arn"]["value"]
+        )
+        assert {a["SecretArn"] for a in proxy["Auth"]} == {
+            app_login,
+            outputs["database_master_secret_arn"]["value"],
+        }
+        login = json.loads(secrets.get_secret_value(SecretId=app_login)["SecretString"])
+        assert login["username"] == "debugflow_app" and len(login["password"]) == 40
+        assert login["password"] not in terraform(workdir, "state", "pull").stdout  # write-only
+        # verify-full through the proxy too: its ACM certificate chains to Amazon's roots,
+        # shipped in the package at that path.
+        assert variables["DATABASE_SSL"] == "verify-full"
+        assert variables["DATABASE_SSL_ROOT_CERT"] == "/var/task/handler/db/amazon-root-cas.pem"
+        assert (variables["DATABASE_POOLER"], variables["DATABASE_IDLE_TIMEOUT"]) == (
+            "transaction",
+            "5",
+        )
+        assert "MIGRATE_ON_START" not in variables  # migrations are the deploy's, not a container's
         private = {
             s["SubnetId"]
             for s in client("ec2", moto_endpoint).describe_subnets()["Subnets"]
@@ -345,6 +371,8 @@ def test_deploy_guide_against_moto(moto_endpoint, tmp_path):
             "CPUUtilization",
             "DatabaseConnections",
             "ErrorPortAllocation",
+            "ServerErrors",
+            "TimeToFirstToken",
         }
         assert all(a["AlarmActions"] == [topic] for a in alarms)
         attributes = client("sns", moto_endpoint).get_topic_attributes(TopicArn=topic)
@@ -364,7 +392,7 @@ def test_deploy_guide_against_moto(moto_endpoint, tmp_path):
         )
         assert json.loads(run(get_password).stdout)["password"] == "rotated-by-rds"
         assert plan_drift() == []
-        assert variables["DATABASE_SECRET_ARN"] == master
+        assert variables["DATABASE_OWNER_SECRET_ARN"] == master
 
         # Protected: make destroy refuses before touching anything.
         state_before = terraform(workdir, "state", "list").stdout
@@ -379,11 +407,43 @@ def test_deploy_guide_against_moto(moto_endpoint, tmp_path):
         run("make deploy")
         second = alias_version()
         assert int(second) > int(first)
-        run("make rollback")
+        rolled = run("make rollback").stdout
         assert alias_version() == first
+        # Stated, not silently restored: the older version keeps its own settings.
+        assert f"runs with the settings it was published with, not version {second}'s" in rolled
+        assert "MemorySize" in rolled
+        assert (workdir / "live.auto.tfvars").read_text().endswith(f'live_version = "{first}"\n')
+        assert plan_drift() == []  # Terraform agrees: the pin is an input
         # The URL's permissions live on the alias, so they survive its moves.
         policy = json.loads(json.loads(run(policy_command).stdout)["Policy"])
         assert len(policy["Statement"]) == 2
+
+        # An unrelated apply publishes a third version and keeps serving the pinned one.
+        settings(memory_size=1024)
+        deployed_again = run("make deploy")
+        said = (deployed_again.stdout + deployed_again.stderr).replace("│", " ")
+        assert f"The Function URL serves version {first}, pinned" in " ".join(said.split())
+        third = guide.outputs()["function_version"]["value"]
+        assert int(third) > int(second) and alias_version() == first
+        assert guide.outputs()["live_version"]["value"] == first
+        (clear,) = deploy_guide.starting_with("make rollback CLEAR=1")
+        run(clear)
+        assert alias_version() == third and not (workdir / "live.auto.tfvars").exists()
+        assert plan_drift() == []
+
+        # A URL permission deleted out of band is no drift to Terraform; the guide's
+        # command adds it again.
+        lam.remove_permission(
+            FunctionName=FUNCTION, Qualifier="live", StatementId="FunctionURLAllowInvokeAction"
+        )
+        assert plan_drift() == []
+        (readd,) = deploy_guide.starting_with("make deploy TF_ARGS=")
+        run(readd.replace('TF_ARGS="', 'TF_ARGS="-auto-approve -no-color '))
+        policy = json.loads(json.loads(run(policy_command).stdout)["Policy"])
+        assert sorted(s["Sid"] for s in policy["Statement"]) == [
+            "FunctionURLAllowInvokeAction",
+            "FunctionURLAllowPublicAccess",
+        ]
     finally:
         if deployed:
             # From a fresh checkout: no package (the module must not hash it on destroy).
@@ -420,12 +480,18 @@ def test_a_throw_away_stack_goes_entirely(moto_endpoint, tmp_path):
         azs=[f"{REGION}a", f"{REGION}b"],
         secrets_extension_layer_arn=guide.layer,
         environment="dev",
+        enable_rds_proxy=False,
         db_deletion_protection=False,
         db_skip_final_snapshot=True,
         db_multi_az=False,
         single_nat_gateway=True,
         alarms_enabled=False,
     )
+    # Nothing deployed yet: rollback says so, and never hands Terraform's warning to the CLI.
+    refused = guide.run("make rollback", ok=False)
+    assert refused.returncode != 0
+    assert "Nothing to roll back: the Terraform state" in refused.stderr
+    assert "Warning" not in refused.stderr and "aws lambda" not in refused.stderr
     guide.run("make package")
     try:
         guide.run("make deploy")
@@ -434,10 +500,12 @@ def test_a_throw_away_stack_goes_entirely(moto_endpoint, tmp_path):
         # `terraform output -json` leaves null outputs out.
         assert "database_final_snapshot" not in outputs and "alarm_topic_arn" not in outputs
         function = client("lambda", moto_endpoint).get_function(FunctionName="debugflow-dev")
-        # Straight to the instance, so the app verifies its certificate with the RDS bundle.
-        assert (
-            function["Configuration"]["Environment"]["Variables"]["DATABASE_SSL"] == "verify-full"
-        )
+        # Straight to the instance, so the app verifies its certificate with the RDS bundle
+        # (its default CA file), and no pooler sits between.
+        variables = function["Configuration"]["Environment"]["Variables"]
+        assert variables["DATABASE_SSL"] == "verify-full"
+        assert variables["DATABASE_SSL_ROOT_CERT"] == ""
+        assert (variables["DATABASE_POOLER"], variables["DATABASE_IDLE_TIMEOUT"]) == ("none", "0")
     finally:
         guide.package.unlink(missing_ok=True)
         guide.run("make destroy")

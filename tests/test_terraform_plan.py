@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 import tftest
 
+from tests.standins.moto_secrets_manager import SecretsManager
 from tests.terraform_support import TERRAFORM_DIR as TERRAFORM
 from tests.terraform_support import prepare, terraform, variables
 
@@ -21,7 +22,11 @@ def package(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def tf(tmp_path_factory) -> tftest.TerraformTest:
-    return prepare(tmp_path_factory.mktemp("tf") / "terraform")
+    # A plan opens the ephemeral password generator (Secrets Manager's
+    # GetRandomPassword); moto answers it. Without refresh nothing else is called.
+    server = SecretsManager.start()
+    yield prepare(tmp_path_factory.mktemp("tf") / "terraform", endpoint=server.url)
+    server.stop()
 
 
 _plans: dict[str, dict] = {}
@@ -146,10 +151,14 @@ def test_database_is_private_encrypted_tls_only_and_reached_only_by_the_function
     assert after(planned, "module.database.aws_db_parameter_group.this")["family"] == "postgres16"
     ingress = resources(planned, "aws_vpc_security_group_ingress_rule")
     db_rules = [r for r in ingress if r["address"].startswith("module.database.")]
-    assert [r["address"] for r in db_rules] == [
-        "module.database.aws_vpc_security_group_ingress_rule.from_function"
+    # The instance admits the function and the proxy (the default), the proxy the
+    # function: by security group only.
+    assert sorted(r["address"] for r in db_rules) == [
+        "module.database.aws_vpc_security_group_ingress_rule.from_function",
+        "module.database.aws_vpc_security_group_ingress_rule.from_proxy[0]",
+        "module.database.aws_vpc_security_group_ingress_rule.proxy_from_function[0]",
     ]
-    assert db_rules[0]["change"]["after"]["cidr_ipv4"] is None
+    assert all(r["change"]["after"]["cidr_ipv4"] is None for r in db_rules)
     assert references(
         planned,
         "database",
@@ -197,15 +206,27 @@ def test_network_basics(tf, package):
 
 
 def test_proxy_toggle_adds_the_proxy_and_points_the_function_at_it(tf, package):
-    without = plan(tf, package)
+    without = plan(tf, package, enable_rds_proxy=False)
     assert resources(without, "aws_db_proxy") == []
-    planned = plan(tf, package, enable_rds_proxy=True)
+    planned = plan(tf, package)  # the production default
     (proxy,) = resources(planned, "aws_db_proxy")
     assert proxy["change"]["after"]["require_tls"] is True
     assert proxy["change"]["after"]["engine_family"] == "POSTGRESQL"
-    assert proxy["change"]["after"]["auth"][0]["auth_scheme"] == "SECRETS"
+    # It admits the service's login and the owner's (the migrate step), both by secret.
+    assert [a["auth_scheme"] for a in proxy["change"]["after"]["auth"]] == ["SECRETS"] * 2
+    config = planned["configuration"]["root_module"]["module_calls"]["database"]["module"]
+    (proxy_config,) = [r for r in config["resources"] if r["address"] == "aws_db_proxy.this"]
+    assert [b["secret_arn"]["references"][0] for b in proxy_config["expressions"]["auth"]] == [
+        "aws_secretsmanager_secret.app_login.arn",
+        "aws_db_instance.this.master_user_secret[0].secret_arn",
+    ]
     (group,) = resources(planned, "aws_db_proxy_default_target_group")
-    assert group["change"]["after"]["connection_pool_config"][0]["max_connections_percent"] < 100
+    pool = group["change"]["after"]["connection_pool_config"][0]
+    assert (
+        pool["max_connections_percent"],
+        pool["max_idle_connections_percent"],
+        pool["connection_borrow_timeout"],
+    ) == (75, 50, 10)
     assert len(resources(planned, "aws_db_proxy_target")) == 1
     # The function's DATABASE_URL is built from the database module's endpoint,
     # which is the proxy's when enabled (checked against moto in the apply test).
@@ -213,7 +234,7 @@ def test_proxy_toggle_adds_the_proxy_and_points_the_function_at_it(tf, package):
         "expressions"
     ]["environment"]["references"]
     assert "module.database.endpoint" in function_env
-    # DATABASE_SSL is verify-full on the instance, require through the proxy (ACM certificate).
+    # The proxy's CA file and the pooler mode follow the toggle (read back in the apply test).
     assert "var.enable_rds_proxy" in function_env
 
 
@@ -233,7 +254,9 @@ def test_no_secret_value_in_the_plan_at_all(tf, package):
     )
     assert SENTINEL not in json.dumps([planned[part] for part in recorded])
     without = plan(tf, package)
-    assert resources(without, "aws_secretsmanager_secret_version") == []
+    assert [r["address"] for r in resources(without, "aws_secretsmanager_secret_version")] == [
+        "module.database.aws_secretsmanager_secret_version.app_login"
+    ]  # generated, write-only
     env_keys = planned["configuration"]["root_module"]["module_calls"]["function"]["expressions"][
         "environment"
     ]["references"]
@@ -363,10 +386,12 @@ def test_alarms_notify_an_encrypted_topic(tf, package):
         "CPUUtilization",
         "DatabaseConnections",
         "ErrorPortAllocation",
+        "ServerErrors",
+        "TimeToFirstToken",
     }
     assert alarms["Duration"]["threshold"] == 90 * 1000 * 0.9  # 90% of the timeout
     assert alarms["ConcurrentExecutions"]["threshold"] == 8  # 80% of 10
-    assert len(resources(planned, "aws_cloudwatch_metric_alarm")) == 9  # one per NAT gateway
+    assert len(resources(planned, "aws_cloudwatch_metric_alarm")) == 11  # one per NAT gateway
     (subscription,) = resources(planned, "aws_sns_topic_subscription")
     assert subscription["change"]["after"]["endpoint"] == "ops@example.com"
     assert references(planned, "alarms", "aws_sns_topic.alarms", "kms_master_key_id") == [
@@ -538,3 +563,62 @@ def test_dashboard_and_app_alarms_read_as_an_operator_would(tf, package):
     unproxied = plan(tf, package)
     (dashboard,) = resources(unproxied, "aws_cloudwatch_dashboard")
     assert "ProxyName" not in dashboard["change"]["after"]["dashboard_body"]
+
+
+def test_the_services_login_is_generated_write_only_and_readable_by_function_and_proxy(tf, package):
+    planned = plan(tf, package)
+    secret = after(planned, "module.database.aws_secretsmanager_secret.app_login")
+    assert "DML only, no DDL" in secret["description"]
+    version = after(planned, "module.database.aws_secretsmanager_secret_version.app_login")
+    assert version["secret_string_wo_version"] == 1
+    assert version.get("secret_string") in (None, "")  # the password is in neither plan nor state
+    config = planned["configuration"]["root_module"]["module_calls"]["database"]["module"]
+    (version_config,) = [
+        r
+        for r in config["resources"]
+        if r["address"] == "aws_secretsmanager_secret_version.app_login"
+    ]
+    assert (
+        "ephemeral.aws_secretsmanager_random_password.app"
+        in (version_config["expressions"]["secret_string_wo"]["references"])
+    )
+    assert "module.database.app_login_secret_arn" in module_argument(
+        planned, "function", "secret_arns"
+    )
+    (policy,) = [
+        r for r in config["resources"] if r["address"] == "data.aws_iam_policy_document.proxy"
+    ]
+    (read,) = [
+        b for b in policy["expressions"]["statement"] if "GetSecretValue" in str(b["actions"])
+    ]
+    assert "aws_secretsmanager_secret.app_login.arn" in read["resources"]["references"]
+
+
+def test_a_pinned_live_version_holds_the_alias_and_says_so(tf, package):
+    newest = plan(tf, package)
+    alias = "module.function.aws_lambda_alias.live"
+    (change,) = [r for r in newest["resource_changes"] if r["address"] == alias]
+    assert change["change"]["after_unknown"]["function_version"] is True  # the new version
+    assert [
+        c["status"] for c in newest.get("checks", []) if "live_version" in c["address"]["name"]
+    ] != ["fail"]
+    pinned = plan(tf, package, live_version="3")
+    assert after(pinned, alias)["function_version"] == "3"
+    (check,) = [c for c in pinned["checks"] if c["address"]["name"] == "live_version_is_the_newest"]
+    assert check["status"] == "fail"  # a warning: the plan goes on
+    with pytest.raises(tftest.TerraformTestError) as failure:
+        plan(tf, package, live_version="latest")
+    assert "live_version must be null or a published version number" in " ".join(
+        failure.value.args[0].split()
+    )
+
+
+def test_the_provider_refuses_credentials_of_another_account(tf, package):
+    """moto's credentials are account 123456789012's: a stack for another account stops
+    before anything is planned."""
+    planned = plan(tf, package)
+    provider = planned["configuration"]["provider_config"]["aws"]["expressions"]
+    assert provider["allowed_account_ids"]["references"] == ["var.account_id"]
+    with pytest.raises(tftest.TerraformTestError) as failure:
+        plan(tf, package, account_id="210987654321")
+    assert "AWS account ID not allowed: 123456789012" in " ".join(failure.value.args[0].split())

@@ -6,6 +6,8 @@ import re
 import subprocess
 import sys
 
+from aiohttp import web
+
 from handler import verify
 from tests import deploy_guide
 from tests.conftest import ROOT
@@ -106,3 +108,34 @@ async def test_guide_commands_against_the_emulator(start_lambda):
     assert code == 0, output
     assert output.startswith("HTTP/1.1 204")
     assert output.lower().count("access-control-allow-origin: https://app.example.com") == 1
+
+
+async def test_a_url_without_its_permission_is_named(make_client):
+    """The URL answers 403 itself when the alias's policy lacks a statement."""
+
+    async def forbidden(request: web.Request) -> web.Response:
+        return web.json_response(verify.URL_FORBIDDEN, status=403)
+
+    app = web.Application()
+    app.router.add_route("*", "/{tail:.*}", forbidden)
+    base = str((await make_client(app)).make_url("")).rstrip("/")
+    checks = _by_name(await verify.run(base))
+    assert not checks["health"].ok
+    assert "FunctionURLAllowInvokeAction" in checks["health"].detail
+    assert "-replace='module.function.terraform_data.invoke_via_url[0]'" in (
+        checks["health"].detail
+    )
+
+
+async def test_make_verify_never_shows_the_token(make_client):
+    async def forbidden(request: web.Request) -> web.Response:
+        return web.json_response(verify.URL_FORBIDDEN, status=403)
+
+    app = web.Application()
+    app.router.add_route("*", "/{tail:.*}", forbidden)
+    base = str((await make_client(app)).make_url("")).rstrip("/")
+    token = "eyJ-a-secret-token-never-printed"
+    code, output = await _shell(f"make verify URL={base} TOKEN={token}")
+    assert code != 0  # the URL refuses everything
+    assert "handler verify" in output and "TOKEN, not shown" in output
+    assert token not in output

@@ -8,7 +8,12 @@ https://truststore.pki.rds.amazonaws.com/global/global-bundle.pem unchanged
 To refresh it, download that URL over it.
 
 An RDS Proxy presents an ACM certificate (Amazon Trust Services), not an RDS
-one: point DATABASE_SSL_ROOT_CERT at Amazon's root CAs to verify a proxy.
+one (https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/rds-proxy.howitworks.html#rds-proxy-security.tls):
+DATABASE_SSL_ROOT_CERT then names amazon-root-cas.pem, also shipped here:
+the five roots https://www.amazontrust.com/repository/ lists (Amazon Root CA
+1-4, Starfield Services Root Certificate Authority - G2), taken from certifi
+and checked against the SHA-256 of each public key published there
+(tests/test_database_tls.py repeats the check).
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ if TYPE_CHECKING:
     import ssl
 
 RDS_BUNDLE = Path(__file__).with_name("rds-global-bundle.pem")
+AMAZON_ROOT_CAS = Path(__file__).with_name("amazon-root-cas.pem")
 VERIFYING = ("verify-ca", "verify-full")
 
 

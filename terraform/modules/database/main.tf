@@ -173,6 +173,36 @@ resource "aws_db_instance" "this" {
   depends_on = [aws_cloudwatch_log_group.postgresql]
 }
 
+# --- the service's own login ----------------------------------------------------
+# The function connects as app_username, which may read and write rows but owns
+# nothing: CREATE, ALTER and DROP are refused. Migrations run as the master user
+# (the owner), and that step also creates the role, grants it DML and sets its
+# password from this secret (handler/db/app_role.py). The password is generated
+# by Secrets Manager and written write-only: it is in neither plan nor state.
+ephemeral "aws_secretsmanager_random_password" "app" {
+  password_length     = 40
+  exclude_punctuation = true # safe in a libpq URL and a shell, still 238 bits
+}
+
+resource "aws_secretsmanager_secret" "app_login" {
+  #checkov:skip=CKV2_AWS_57:rotated by bumping app_login_version and re-running the migrate step, which sets the role's password from it (docs/deploy.md)
+  name_prefix             = "${var.name}-app-login-"
+  description             = "PostgreSQL login of the service (${var.app_username}): DML only, no DDL"
+  kms_key_id              = var.kms_key_arn
+  recovery_window_in_days = var.app_login_recovery_window_days
+  tags                    = var.tags
+}
+
+resource "aws_secretsmanager_secret_version" "app_login" {
+  secret_id = aws_secretsmanager_secret.app_login.id
+  secret_string_wo = jsonencode({
+    engine   = "postgres"
+    username = var.app_username
+    password = ephemeral.aws_secretsmanager_random_password.app.random_password
+  })
+  secret_string_wo_version = var.app_login_version
+}
+
 # --- optional RDS Proxy -------------------------------------------------------
 
 resource "aws_security_group" "proxy" {
@@ -245,9 +275,12 @@ resource "aws_iam_role" "proxy" {
 
 data "aws_iam_policy_document" "proxy" {
   statement {
-    sid       = "ReadTheMasterSecret"
-    actions   = ["secretsmanager:GetSecretValue"]
-    resources = [aws_db_instance.this.master_user_secret[0].secret_arn]
+    sid     = "ReadTheLoginSecrets"
+    actions = ["secretsmanager:GetSecretValue"]
+    resources = [
+      aws_db_instance.this.master_user_secret[0].secret_arn,
+      aws_secretsmanager_secret.app_login.arn,
+    ]
   }
 
   statement {
@@ -277,11 +310,21 @@ resource "aws_db_proxy" "this" {
   idle_client_timeout    = 900
   tags                   = var.tags
 
+  # The proxy admits exactly the logins it can read: the service's, and the
+  # master's for the migrate step. RDS's rotation of the master secret is picked
+  # up by the proxy itself.
+  auth {
+    auth_scheme = "SECRETS"
+    iam_auth    = var.proxy_iam_auth
+    secret_arn  = aws_secretsmanager_secret.app_login.arn
+    description = "The service's login (${var.app_username})"
+  }
+
   auth {
     auth_scheme = "SECRETS"
     iam_auth    = var.proxy_iam_auth
     secret_arn  = aws_db_instance.this.master_user_secret[0].secret_arn
-    description = "The RDS-managed master credentials"
+    description = "The RDS-managed master credentials (migrations)"
   }
 }
 
@@ -290,10 +333,11 @@ resource "aws_db_proxy_default_target_group" "this" {
 
   db_proxy_name = aws_db_proxy.this[0].name
 
+  # https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/rds-proxy-connections.html
   connection_pool_config {
     max_connections_percent      = var.proxy_max_connections_percent
-    max_idle_connections_percent = 50
-    connection_borrow_timeout    = 30
+    max_idle_connections_percent = var.proxy_max_idle_connections_percent
+    connection_borrow_timeout    = var.proxy_connection_borrow_timeout
   }
 }
 

@@ -52,3 +52,13 @@ output "final_snapshot_identifier" {
   description = "Snapshot a destroy leaves (null when skip_final_snapshot)."
   value       = aws_db_instance.this.skip_final_snapshot ? null : aws_db_instance.this.final_snapshot_identifier
 }
+
+output "app_username" {
+  description = "Role the service connects as (DML only)."
+  value       = var.app_username
+}
+
+output "app_login_secret_arn" {
+  description = "Secret with the service's login (username, password), generated write-only."
+  value       = aws_secretsmanager_secret.app_login.arn
+}

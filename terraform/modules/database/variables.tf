@@ -154,13 +154,68 @@ variable "enable_rds_proxy" {
 }
 
 variable "proxy_max_connections_percent" {
-  description = "Share of the instance's max_connections the proxy may hold (kept below 100 for admin sessions)."
+  description = "Share of the instance's max_connections the proxy may open (the rest is left for migrations, pgAdmin and RDS's own sessions). Past it, transactions wait up to proxy_connection_borrow_timeout."
   type        = number
   default     = 75
 
   validation {
     condition     = var.proxy_max_connections_percent >= 10 && var.proxy_max_connections_percent <= 90
     error_message = "proxy_max_connections_percent must be 10-90, leaving room for direct admin sessions."
+  }
+}
+
+variable "proxy_max_idle_connections_percent" {
+  description = "Share of the instance's max_connections the proxy keeps open while idle, ready for the next burst (at most proxy_max_connections_percent); the rest it closes, giving the instance its memory back."
+  type        = number
+  default     = 50
+
+  validation {
+    condition     = var.proxy_max_idle_connections_percent >= 0 && var.proxy_max_idle_connections_percent <= var.proxy_max_connections_percent
+    error_message = "proxy_max_idle_connections_percent must be 0 to proxy_max_connections_percent."
+  }
+}
+
+variable "proxy_connection_borrow_timeout" {
+  description = "Seconds a transaction waits for a free database connection when the proxy holds max_connections_percent; then the proxy refuses and the service answers 503 with Retry-After. As DATABASE_ACQUIRE_TIMEOUT: a user waits at most this long, well inside the function's timeout."
+  type        = number
+  default     = 10
+
+  validation {
+    condition     = var.proxy_connection_borrow_timeout >= 1 && var.proxy_connection_borrow_timeout <= 30
+    error_message = "proxy_connection_borrow_timeout must be 1-30 seconds: longer keeps a user (and a function) waiting past any useful answer."
+  }
+}
+
+variable "app_username" {
+  description = "PostgreSQL role the service connects as: DML on the application's tables, no DDL."
+  type        = string
+  default     = "debugflow_app"
+
+  validation {
+    condition     = can(regex("^[a-z][a-z0-9_]{0,62}$", var.app_username)) && !contains(["postgres", "admin", "rdsadmin"], var.app_username)
+    error_message = "app_username must be a lower-case identifier other than postgres, admin or rdsadmin."
+  }
+}
+
+variable "app_login_version" {
+  description = "Version of the service's generated password: bump it to generate and write a new one (then run the migrate step, which sets it on the role)."
+  type        = number
+  default     = 1
+
+  validation {
+    condition     = var.app_login_version >= 1 && floor(var.app_login_version) == var.app_login_version
+    error_message = "app_login_version must be a whole number from 1."
+  }
+}
+
+variable "app_login_recovery_window_days" {
+  description = "Days a deleted login secret can be restored (0: deleted at once, for throw-away stacks)."
+  type        = number
+  default     = 7
+
+  validation {
+    condition     = var.app_login_recovery_window_days == 0 || (var.app_login_recovery_window_days >= 7 && var.app_login_recovery_window_days <= 30)
+    error_message = "app_login_recovery_window_days must be 0 or 7-30."
   }
 }
 

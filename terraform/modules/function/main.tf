@@ -186,12 +186,20 @@ resource "aws_lambda_function" "this" {
 }
 
 # The URL serves this alias, never $LATEST: a deploy moves it to the new
-# version, `make rollback` moves it back (see docs/deploy.md).
+# version unless live_version holds it on an older one (`make rollback`, see
+# docs/deploy.md).
 resource "aws_lambda_alias" "live" {
   name             = "live"
   description      = "The version the Function URL serves"
   function_name    = aws_lambda_function.this.function_name
-  function_version = aws_lambda_function.this.version
+  function_version = coalesce(var.live_version, aws_lambda_function.this.version)
+
+  lifecycle {
+    precondition {
+      condition     = var.live_version == null ? true : tonumber(var.live_version) <= tonumber(aws_lambda_function.this.version)
+      error_message = "live_version ${coalesce(var.live_version, "-")} is newer than the newest published version: clear it with `make rollback CLEAR=1`."
+    }
+  }
 }
 
 resource "aws_lambda_function_url" "this" {

@@ -14,8 +14,13 @@ output "alias_name" {
 }
 
 output "version" {
-  description = "Version published by the last apply (the alias points here after a deploy)."
+  description = "Newest version, published by the last apply that changed the function."
   value       = aws_lambda_function.this.version
+}
+
+output "live_version" {
+  description = "Version the `live` alias (and so the URL) serves."
+  value       = aws_lambda_alias.live.function_version
 }
 
 output "function_url" {

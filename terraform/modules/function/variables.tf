@@ -57,6 +57,17 @@ variable "reserved_concurrency" {
   }
 }
 
+variable "live_version" {
+  description = "Version the `live` alias (and so the URL) serves; null: the one this apply published."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.live_version == null ? true : can(regex("^[1-9][0-9]*$", var.live_version))
+    error_message = "live_version must be null or a version number."
+  }
+}
+
 variable "region" {
   description = "Region of the function (the AWS CLI call that adds the URL's second permission needs it)."
   type        = string
