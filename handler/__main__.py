@@ -100,11 +100,14 @@ def _index_logs(settings: Settings, path: str) -> int:
     except (OSError, known_logs.BadLogEntry) as exc:
         print(f"index-logs: {path}: {exc}", file=sys.stderr)
         return 2
+    from handler.chat.index import IndexUnavailable
+
     try:
         loaded = asyncio.run(_load_logs(_with_database(settings), documents))
-    except OSError as exc:  # connection refused, unknown host, ...
+    except (OSError, IndexUnavailable) as exc:  # connection refused, unknown host, ...
+        reason = getattr(exc, "strerror", None) or type(exc.__cause__ or exc).__name__
         raise CommandError(
-            f"index-logs: cannot reach the database ({exc.strerror or type(exc).__name__}): "
+            f"index-logs: cannot reach the database ({reason}): "
             "check DATABASE_URL, or unset it to use make dev's embedded PostgreSQL"
         ) from None
     print(f"indexed {loaded} known logs")

@@ -98,17 +98,27 @@ async def _grant_with_settings(settings: Settings, role: str, uid: str, replace:
 
 
 async def migrate_database(settings: Settings, secrets: Secrets) -> str:
-    """Apply pending migrations over a connection of its own, with the service's login and
-    TLS; says what was applied."""
+    """Apply pending migrations over a connection of its own, then keep the service's
+    login in step with the schema; says what was applied.
+
+    With DATABASE_OWNER_SECRET_ARN (the stack sets it), the migrations run as the schema
+    owner and the service's own login (DATABASE_SECRET_ARN) is created or updated with DML
+    only; without it, they run with the service's login, as `make dev` does.
+    """
+    from handler.db.app_role import ensure_app_role
     from handler.db.connect import Connector
     from handler.db.migrate import migrate
 
     if not settings.database_url:
         raise SettingsError("DATABASE_URL: required by `migrate`")
-    connect = Connector(settings, secrets)
+    owner = await secrets.owner_credentials()
+    connect = Connector(settings, secrets, login=owner)
     conn = await connect(settings.database_url, timeout=settings.database_connect_timeout)
     try:
         applied = await migrate(conn)
+        login = await secrets.database_credentials() if owner else None
+        if owner and login and login[0] != owner[0]:
+            await ensure_app_role(conn, *login)
     finally:
         await conn.close()
     return f"applied: {', '.join(applied)}" if applied else "schema is up to date"

@@ -206,7 +206,8 @@ class Settings:
         "DATABASE_SECRET_ARN",
         _optional_text,
         None,
-        "Secret with the database `username`/`password` (RDS-managed), read on first connection.",
+        "Secret with the service's database `username`/`password` (on the stack: its own "
+        "DML-only login), read on first connection.",
     )
     database_ssl: str = _setting(
         "DATABASE_SSL",

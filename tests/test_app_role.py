@@ -159,3 +159,49 @@ async def test_a_role_with_more_than_a_login_is_refused(stack):
     with pytest.raises(PermissionError, match=f"role {stack.app} may createdb"):
         await stack.ensure("app-password-2")
     (await stack.as_app()).terminate()  # rolled back: the password did not change either
+
+
+async def test_the_migrate_step_runs_as_the_owner_and_keeps_the_apps_login(server, extension):
+    """What `make admin ARGS=migrate` runs in the function: the owner's secret migrates,
+    the service's secret becomes a DML-only login; run again, it changes nothing."""
+    from handler import admin_cli
+    from handler.secrets import Secrets
+
+    n = next(_numbers)
+    owner, app, database = f"owner_{n}", f"debugflow_app_{n}", f"least_{n}"
+    admin = await asyncpg.connect(server.admin_url())
+    try:
+        await admin.execute(f"CREATE ROLE {owner} LOGIN CREATEROLE PASSWORD 'o'")
+        await admin.execute(f"CREATE DATABASE {database} OWNER {owner}")
+    finally:
+        await admin.close()
+    owner_arn = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:rds!db-owner-AbCdEf"
+    app_arn = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:debugflow-app-GhIjKl"
+    extension.secrets[owner_arn] = {"username": owner, "password": "o"}
+    extension.secrets[app_arn] = {"username": app, "password": "app-password-9"}
+    settings = Settings.from_env(
+        {},
+        database_url=server.url(database),  # no login in the URL: the secrets carry them
+        database_owner_secret_arn=owner_arn,
+        database_secret_arn=app_arn,
+        secrets_extension_port=extension.port,
+    )
+
+    assert (await admin_cli.migrate_database(settings, Secrets(settings))).startswith("applied: ")
+    stack = Stack(server, owner, app, database)
+    conn = await stack.as_app("app-password-9")
+    try:
+        await conn.execute("INSERT INTO users (id, email) VALUES ('u1', 'a@example.com')")
+        with pytest.raises(asyncpg.InsufficientPrivilegeError):
+            await conn.execute("CREATE TABLE sneaky (id int)")
+    finally:
+        await conn.close()
+    conn = await stack.as_owner()
+    try:
+        assert (
+            await conn.fetchval("SELECT tableowner FROM pg_tables WHERE tablename = 'users'")
+            == owner
+        )
+    finally:
+        await conn.close()
+    assert await admin_cli.migrate_database(settings, Secrets(settings)) == "schema is up to date"

@@ -1,13 +1,12 @@
 """Opening one connection: current credentials, configured TLS, one retry after a rotation.
 
-RDS rotates its managed master secret (every 7 days by default), and the old
-password stops working at once. The credentials are cached for the process,
-so after a rotation a new connection is refused: the cache is then dropped,
-the secret re-read through the Parameters and Secrets extension and the
-connection tried once more. The extension caches too (SECRETS_MANAGER_TTL,
+A rotated secret's old password stops working at once. The credentials are
+cached for the process, so after a rotation a new connection is refused: the
+cache is then dropped and the connection tried once more with a re-read
+secret. The Parameters and Secrets extension caches too (SECRETS_MANAGER_TTL,
 300 s by default: https://docs.aws.amazon.com/lambda/latest/dg/with-secrets-manager.html),
-so right after a rotation it may still hand out the old password: the request
-then gets a 503 and a later one succeeds, with no restart.
+so the re-read after a refusal goes to Secrets Manager itself (handler.secrets),
+AWSCURRENT or, mid-rotation, AWSPENDING: no request fails across a rotation.
 
 Imported on first connection only: asyncpg stays off the cold start.
 """
@@ -31,13 +30,19 @@ log = logging.getLogger(__name__)
 class Connector:
     """asyncpg.connect with the service's login and TLS; usable as a pool's `connect`."""
 
-    def __init__(self, settings: Settings, secrets: Secrets) -> None:
+    def __init__(
+        self, settings: Settings, secrets: Secrets, *, login: tuple[str, str] | None = None
+    ) -> None:
         self._settings = settings
         self._secrets = secrets
         self._ssl: ssl.SSLContext | str | None = None
+        # A fixed login (the schema owner's, for the migrate step) instead of the service's.
+        self._fixed = None if login is None else {"user": login[0], "password": login[1]}
 
     async def __call__(self, dsn: str | None = None, **kwargs: Any) -> asyncpg.Connection:
         kwargs["ssl"] = self._tls()
+        if self._fixed is not None:
+            return await _connect(dsn, self._fixed, kwargs)
         login = await self._login()
         if login is None:
             return await _connect(dsn, {}, kwargs)
