@@ -42,11 +42,14 @@ emulate: $(VENV)/.dev
 package: $(VENV)/.dev
 	$(PY) build.py --output $(PACKAGE) $(ARGS)
 
-## deploy: check the AWS CLI, package (ARGS too, e.g. ARGS="--arch arm64"), then terraform apply in $(TF_DIR) (shows the plan and asks first)
+## deploy: check the AWS CLI, package (ARGS too, e.g. ARGS="--arch arm64"), terraform apply in $(TF_DIR) (shows the plan and asks first), then migrate inside the function (MIGRATE=no skips)
 deploy: deploy-preflight package
 	@echo "Deploying $(PACKAGE) with the settings in $(TF_DIR)/terraform.tfvars."
 	$(TERRAFORM) -chdir=$(TF_DIR) init -input=false
 	$(TERRAFORM) -chdir=$(TF_DIR) apply -var package_file=$(abspath $(PACKAGE)) $(TF_ARGS)
+	@# Once per deploy, inside the VPC: containers only check the schema (MIGRATE=no skips it).
+	@if [ "$(MIGRATE)" = no ]; then echo "Not migrating (MIGRATE=no): run make admin ARGS=migrate before the new version serves."; \
+	else $(MAKE) --no-print-directory admin ARGS=migrate; fi
 
 ## destroy: terraform destroy in $(TF_DIR); refuses first while deletion protection is on, keeps what a final snapshot needs (no package needed)
 destroy:

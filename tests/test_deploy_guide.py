@@ -19,6 +19,10 @@ RUN_BY = {
     "--secret-string file://secrets.json": APPLY,
     "make package": APPLY,
     "make deploy": APPLY,
+    'make admin ARGS="grant super_user $FIREBASE_UID"': (
+        "test_manage.py::test_make_admin_invokes_the_stacks_function"
+    ),
+    "make admin ARGS=migrate": "test_manage.py::test_make_admin_invokes_the_stacks_function",
     "make verify URL=https://abc123.lambda-url.eu-west-1.on.aws": VERIFY,
     # The troubleshooting table names the same target.
     "make verify": VERIFY,
