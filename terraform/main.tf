@@ -116,8 +116,13 @@ module "database" {
   skip_final_snapshot      = var.db_skip_final_snapshot
   enable_rds_proxy         = var.enable_rds_proxy
   kms_key_arn              = aws_kms_key.this.arn
-  log_retention_days       = var.log_retention_days
-  tags                     = var.tags
+
+  proxy_max_connections_percent      = var.db_proxy_max_connections_percent
+  proxy_max_idle_connections_percent = var.db_proxy_max_idle_connections_percent
+  proxy_connection_borrow_timeout    = var.db_proxy_connection_borrow_timeout
+
+  log_retention_days = var.log_retention_days
+  tags               = var.tags
 }
 
 module "function" {

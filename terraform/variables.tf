@@ -188,6 +188,39 @@ variable "enable_rds_proxy" {
   default     = true
 }
 
+variable "db_proxy_max_connections_percent" {
+  description = "Share of the instance's max_connections the RDS Proxy may open; the rest stays for migrations, pgAdmin and RDS's own sessions (docs/deploy.md, Capacity)."
+  type        = number
+  default     = 75
+
+  validation {
+    condition     = var.db_proxy_max_connections_percent >= 10 && var.db_proxy_max_connections_percent <= 90
+    error_message = "db_proxy_max_connections_percent must be 10-90."
+  }
+}
+
+variable "db_proxy_max_idle_connections_percent" {
+  description = "Share of the instance's max_connections the RDS Proxy keeps open while idle (at most db_proxy_max_connections_percent)."
+  type        = number
+  default     = 50
+
+  validation {
+    condition     = var.db_proxy_max_idle_connections_percent >= 0 && var.db_proxy_max_idle_connections_percent <= 90
+    error_message = "db_proxy_max_idle_connections_percent must be 0-90."
+  }
+}
+
+variable "db_proxy_connection_borrow_timeout" {
+  description = "Seconds a transaction waits for a free database connection in the RDS Proxy before it is refused (the service then answers 503); keep it at or below DATABASE_ACQUIRE_TIMEOUT (10 s)."
+  type        = number
+  default     = 10
+
+  validation {
+    condition     = var.db_proxy_connection_borrow_timeout >= 1 && var.db_proxy_connection_borrow_timeout <= 30
+    error_message = "db_proxy_connection_borrow_timeout must be 1-30 seconds."
+  }
+}
+
 # --- function -------------------------------------------------------------------------
 
 variable "live_version" {
