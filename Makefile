@@ -91,3 +91,8 @@ fmt: $(VENV)/.test
 ## clean: remove the virtual environment and build outputs
 clean:
 	rm -rf $(VENV) dist build .pytest_cache .ruff_cache
+
+.PHONY: bench-ttft bench-soak
+## bench-ttft: time to first token in issue 26's four scenarios, over the floor (RUNS=9: about 2 min)
+bench-ttft: $(VENV)/.test
+	$(PY) bench/ttft.py --runs $(or $(RUNS),9) $(ARGS)
