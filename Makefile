@@ -96,3 +96,6 @@ clean:
 ## bench-ttft: time to first token in issue 26's four scenarios, over the floor (RUNS=9: about 2 min)
 bench-ttft: $(VENV)/.test
 	$(PY) bench/ttft.py --runs $(or $(RUNS),9) $(ARGS)
+## bench-soak: RSS under 30 minutes of mixed chats and REST calls, beside a /health-only baseline (ARGS="--short": 2 min)
+bench-soak: $(VENV)/.test
+	$(PY) bench/soak.py $(ARGS)
