@@ -2,13 +2,13 @@
 
 One run starts the upstream stand-ins (bench/upstream.py `--timed`, latencies as
 bench/ttft.py's, web search configured) and two services on one database: the
-one under load, and its baseline, the same service answering only GET /health
-for the same time. Workers (one user each) repeat a cycle that leaves the
-database as it found it: a session, a question and a follow-up (each read to
-its end), the session, its messages, the session list, a project created,
-renamed, toggled and deleted, the profile and the memories, then the session
-deleted. Both processes' RSS is sampled from /proc; the curve and the growth
-after the warm-up are printed side by side.
+one under load, and its baseline, the same service answering only GET /health,
+as many as the loaded one has answered. Workers (one user each) repeat a cycle
+that leaves the database as it found it: a session, a question and a follow-up
+(each read to its end), the session, its messages, the session list, a project
+created, renamed, toggled and deleted, the profile and the memories, then the
+session deleted. Both processes' RSS is sampled from /proc; the curve and the
+growth after the warm-up are printed side by side.
 
 --tracemalloc: the loaded service runs under bench/traced_serve.py, which dumps a
 tracemalloc snapshot on SIGUSR1; the run prints the 15 places whose allocations
@@ -77,9 +77,14 @@ async def load(service: str, until: float, counts: list[int]) -> None:
             counts.append(await cycle(http, service))
 
 
-async def health_load(service: str, until: float, counts: list[int]) -> None:
+async def health_load(service: str, until: float, counts: list[int], paced_by: list[int]) -> None:
+    """As many GET /health as the loaded service has had requests (not a busy loop that
+    would take the CPU from it)."""
     async with aiohttp.ClientSession() as http:
         while time.monotonic() < until:
+            if sum(counts) >= sum(paced_by):
+                await asyncio.sleep(0.1)
+                continue
             async with http.get(f"{service}/health") as resp:
                 await resp.read()
             counts.append(1)
@@ -117,7 +122,7 @@ async def soak(args: argparse.Namespace, services: dict[str, str], pids: dict[st
     until = started + args.minutes * 60
     counts: dict[str, list[int]] = {"loaded": [], "baseline": []}
     workers = [load(services["loaded"], until, counts["loaded"]) for _ in range(args.workers)]
-    workers.append(health_load(services["baseline"], until, counts["baseline"]))
+    workers.append(health_load(services["baseline"], until, counts["baseline"], counts["loaded"]))
     sampler = asyncio.ensure_future(sample(pids, started, until, args.sample_seconds))
     before = None
     if dumps is not None:
