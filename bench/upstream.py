@@ -67,6 +67,7 @@ class Latencies:
 
 
 ANSWER = [f"token{i} " for i in range(20)]
+TITLE = "Benchmark"  # the fast model's reply to anything but a decision
 
 
 def make_timed_app(latencies: Latencies) -> web.Application:
@@ -81,7 +82,7 @@ def make_timed_app(latencies: Latencies) -> web.Application:
         await asyncio.sleep(latencies.fast if fast else latencies.first_token)
         resp = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
         await resp.prepare(request)
-        texts = [decision["reply"] if asks_decision else "Benchmark"] if fast else ANSWER
+        texts = [decision["reply"] if asks_decision else TITLE] if fast else ANSWER
         try:
             for i, text in enumerate(texts):
                 if i:
@@ -93,7 +94,9 @@ def make_timed_app(latencies: Latencies) -> web.Application:
         return resp
 
     async def embed(request: web.Request) -> web.Response:
-        calls["embed"] += 1
+        # A session summary's embedding (in the background) starts with its title.
+        summary = (await request.json())["inputs"].startswith(f"{TITLE}\n")
+        calls["summary embed" if summary else "embed"] += 1
         await asyncio.sleep(latencies.embed)
         return web.json_response([1.0] + [0.0] * 383)
 
