@@ -54,8 +54,8 @@ async def cycle(http: aiohttp.ClientSession, service: str) -> int:
             return body
 
     session = (await call("POST", "/api/sessions", 201))["id"]
-    await chat(http, service, session, STACK_TRACE)
-    await chat(http, service, session, FOLLOW_UP)
+    _, answer = await chat(http, service, session, STACK_TRACE, None)
+    await chat(http, service, session, FOLLOW_UP, answer)
     await call("GET", f"/api/sessions/{session}")
     await call("GET", f"/api/sessions/{session}/messages")
     await call("GET", "/api/sessions")

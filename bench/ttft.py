@@ -85,20 +85,25 @@ async def floor(upstream: str, with_tavily: bool) -> float:
         return time.monotonic() - started
 
 
-async def chat(http: aiohttp.ClientSession, service: str, session: str, message: str) -> float:
-    """Seconds to the first `content` event; the turn is read to its end."""
-    first = None
+async def chat(
+    http: aiohttp.ClientSession, service: str, session: str, message: str, parent: str | None
+) -> tuple[float, str]:
+    """Seconds to the first `content` event, and the answer's id (the turn is read to its
+    end). `parent`: the answer this message follows, as the front end sends it."""
+    first = answer = None
     started = time.monotonic()
-    body = {"sessionId": session, "message": message}
+    body = {"sessionId": session, "message": message, "parentId": parent}
     async with http.post(f"{service}/api/chat", json=body) as resp:
         assert resp.status == 200, resp.status
         async for line in resp.content:
             if first is None and line.startswith(b'data: {"content"'):
                 first = time.monotonic() - started
-            if line.startswith(b'data: {"error"'):
+            elif line.startswith(b'data: {"messageId"'):
+                answer = json.loads(line[6:])["messageId"]
+            elif line.startswith(b'data: {"error"'):
                 raise RuntimeError(f"the turn failed: {line!r}")
-    assert first is not None, "the answer had no content"
-    return first
+    assert first is not None and answer is not None, "the answer had no content"
+    return first, answer
 
 
 async def calls(http: aiohttp.ClientSession, upstream: str) -> Counter:
@@ -115,10 +120,11 @@ async def run_scenario(
             assert resp.status == 200
         async with http.post(f"{service}/api/sessions") as resp:
             session = (await resp.json())["id"]
+        parent = None
         if scenario.follow_up:
-            await chat(http, service, session, STACK_TRACE)
+            _, parent = await chat(http, service, session, STACK_TRACE, None)
         before = await calls(http, upstream)
-        elapsed = await chat(http, service, session, scenario.message)
+        elapsed, _ = await chat(http, service, session, scenario.message, parent)
         return elapsed, await calls(http, upstream) - before
 
 
