@@ -91,3 +91,16 @@ def test_a_searched_question_fits_the_query_limit():
     asked = "What changed in the latest release of Next.js? " + "x" * 200
     assert classify(asked) is Need.SEARCH
     assert len(query(asked)) <= MAX_LOCAL_QUERY_CHARS
+
+
+def test_a_pasted_log_is_read_by_its_head_and_tail():
+    noise = "2026-12-02 21:00:00 INFO request served in 3 ms\n" * 20_000  # about 1 MB
+    assert classify(noise + "Error: connect ECONNREFUSED 127.0.0.1:5432") is Need.SKIP
+    assert classify("Traceback (most recent call last):\n" + noise) is Need.SKIP
+    # What only the middle of a megabyte says is left to the model (it reads head and tail).
+    assert classify(noise + "TypeError: x is undefined\n" + noise) is Need.ASK
+
+
+def test_a_line_built_to_backtrack_is_cut_before_matching():
+    # Without the cut, the trace pattern backtracks over this line quadratically.
+    assert classify("    at " + "ab cd" * 200_000) is Need.ASK

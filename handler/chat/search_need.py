@@ -12,17 +12,23 @@ the answer can start, so it is asked only when the message is ambiguous:
 - ASK: anything else, or signs of both (an error after "upgrading to the latest"):
   the fast model decides, as before.
 
-Only the new message is read; the patterns are English, so other languages are
-asked about.
+Only the new message is read, its head and tail (a pasted log's trace is at the
+top, its error at the bottom), each line cut short: the patterns never see a
+megabyte nor a line long enough to backtrack on for long. They are English, so
+other languages are asked about. They are compiled on first use: a cold start
+that answers /health does not pay for them.
 """
 
 from __future__ import annotations
 
 import enum
+import functools
 import re
 
 # Longer messages go to the model: a query should say in a few words what to look up.
 MAX_LOCAL_QUERY_CHARS = 300
+READ_CHARS = 4000  # of the message's head, and as much of its tail
+LINE_CHARS = 300  # of each line read
 
 
 class Need(enum.Enum):
@@ -31,8 +37,19 @@ class Need(enum.Enum):
     ASK = "ask"
 
 
-def _any(*patterns: str, flags: re.RegexFlag = re.IGNORECASE) -> re.Pattern[str]:
-    return re.compile("|".join(f"(?:{p})" for p in patterns), flags | re.MULTILINE)
+class _Lazy:
+    """A pattern compiled when first used."""
+
+    def __init__(self, source: str, flags: re.RegexFlag) -> None:
+        self._source, self._flags = source, flags
+
+    @functools.cached_property
+    def compiled(self) -> re.Pattern[str]:
+        return re.compile(self._source, self._flags)
+
+
+def _any(*patterns: str, flags: re.RegexFlag = re.IGNORECASE | re.MULTILINE) -> _Lazy:
+    return _Lazy("|".join(f"(?:{p})" for p in patterns), flags)
 
 
 _RELEASE = r"(?:versions?|releases?|features|docs|documentation|sdk|lts|stable)"
@@ -67,23 +84,24 @@ _CODE = _any(
     r"^\s*(?:for|while|if|elif|with|try|except)\b.*:\s*$|^\s*return\b",  # Python blocks
     r"[;{}]\s*$",
     r"=>|::|->\s*\w",
-    flags=re.NOFLAG,
+    flags=re.MULTILINE,
 )
-_THANKS = re.compile(
+_THANKS = _any(
     r"^\W*(?:thanks?|thank you|thx|ok(?:ay)?|great|perfect|cool|got it|that worked|it works|"
     r"hi|hello|hey)\b[\w\s!.,']{0,40}$",
-    re.IGNORECASE,
+    flags=re.IGNORECASE,
 )
 
 
 def classify(message: str) -> Need:
     """What the turn should do about the web for this message."""
-    text = message.strip()
+    whole = message.strip()
+    text = _readable(whole)
     own_problem = bool(
-        _TRACE.search(text) or _ERROR.search(text) or _code_lines(text) >= 2
-    ) or bool(_THANKS.match(text))
-    live = bool(_LIVE.search(text))
-    if live and not own_problem and len(text) <= MAX_LOCAL_QUERY_CHARS:
+        _TRACE.compiled.search(text) or _ERROR.compiled.search(text) or _code_lines(text) >= 2
+    ) or bool(_THANKS.compiled.match(text))
+    live = bool(_LIVE.compiled.search(text))
+    if live and not own_problem and len(whole) <= MAX_LOCAL_QUERY_CHARS:
         return Need.SEARCH
     if own_problem and not live:
         return Need.SKIP
@@ -95,8 +113,15 @@ def query(message: str) -> str:
     return " ".join(message.split())[:MAX_LOCAL_QUERY_CHARS]
 
 
+def _readable(text: str) -> str:
+    """The head and tail of `text`, each line cut to LINE_CHARS."""
+    if len(text) > 2 * READ_CHARS:
+        text = f"{text[:READ_CHARS]}\n{text[-READ_CHARS:]}"
+    return "\n".join(line[:LINE_CHARS] for line in text.splitlines())
+
+
 def _code_lines(text: str) -> int:
     """How many lines look like code (a fence counts as two: it is code by itself)."""
     if "```" in text:
         return 2
-    return sum(1 for line in text.splitlines() if _CODE.search(line))
+    return sum(1 for line in text.splitlines() if _CODE.compiled.search(line))
