@@ -93,7 +93,7 @@ clean:
 	rm -rf $(VENV) dist build .pytest_cache .ruff_cache
 
 .PHONY: bench-ttft bench-soak
-## bench-ttft: time to first token in issue 26's four scenarios, over the floor (RUNS=9: about 2 min)
+## bench-ttft: time to first token over the floor in issue 26's scenarios (RUNS=9: about 2 min)
 bench-ttft: $(VENV)/.test
 	$(PY) bench/ttft.py --runs $(or $(RUNS),9) $(ARGS)
 ## bench-soak: RSS under 30 minutes of mixed chats and REST calls, beside a /health-only baseline (ARGS="--short": 2 min)
