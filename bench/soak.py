@@ -3,12 +3,13 @@
 One run starts the upstream stand-ins (bench/upstream.py `--timed`, latencies as
 bench/ttft.py's, web search configured) and two services on one database: the
 one under load, and its baseline, the same service answering only GET /health,
-as many as the loaded one has answered. Workers (one user each) repeat a cycle
-that leaves the database as it found it: a session, a question and a follow-up
-(each read to its end), the session, its messages, the session list, a project
-created, renamed, toggled and deleted, the profile and the memories, then the
-session deleted. Both processes' RSS is sampled from /proc; the curve and the
-growth after the warm-up are printed side by side.
+as many as the loaded one has answered. Workers repeat a cycle that leaves the
+database as it found it: a new user signs in, opens a session, asks a question
+and a follow-up (each read to its end), reads the session, its messages and the
+session list, creates, renames, toggles and deletes a project, reads the profile
+and the memories, deletes the session, then the account. Both processes' RSS is
+sampled from /proc; the curve and the growth after the warm-up are printed side
+by side.
 
 --tracemalloc: the loaded service runs under bench/traced_serve.py, which dumps a
 tracemalloc snapshot on SIGUSR1; the run prints the 15 places whose allocations
@@ -67,13 +68,15 @@ async def cycle(http: aiohttp.ClientSession, service: str) -> int:
     await call("GET", "/api/user/profile/full")
     await call("GET", "/api/user/memories")
     await call("DELETE", f"/api/sessions/{session}")
-    return 14
+    await call("DELETE", "/api/user/account")
+    return 16
 
 
 async def load(service: str, until: float, counts: list[int]) -> None:
-    async with signed_in(f"soak-{uuid.uuid4()}") as http:
-        await http.get(f"{service}/protected")
-        while time.monotonic() < until:
+    while time.monotonic() < until:
+        async with signed_in(f"soak-{uuid.uuid4()}") as http:  # a new user every cycle
+            async with http.get(f"{service}/protected") as resp:
+                assert resp.status == 200, resp.status
             counts.append(await cycle(http, service))
 
 
