@@ -7,10 +7,12 @@ HuggingFace (and, with `web_search`, Tavily) at one stand-in URL
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -69,3 +71,16 @@ def signed_in(uid: str) -> aiohttp.ClientSession:
         headers={"Authorization": f"Bearer {emulator_token(PROJECT, uid)}"},
         timeout=aiohttp.ClientTimeout(total=120),
     )
+
+
+async def wait_until_up(url: str, seconds: float = 180) -> None:
+    """Until `url` answers below 500 (a traced or busy server starts slowly)."""
+    until = time.monotonic() + seconds
+    async with aiohttp.ClientSession() as http:
+        while time.monotonic() < until:
+            with contextlib.suppress(aiohttp.ClientError):
+                async with http.get(url) as resp:
+                    if resp.status < 500:
+                        return
+            await asyncio.sleep(0.1)
+    raise RuntimeError(f"{url} did not come up in {seconds:g} s")

@@ -35,10 +35,10 @@ import uuid
 from pathlib import Path
 
 import aiohttp
-from chat_latency import free_port, wait_for
+from chat_latency import free_port
 from lambda_setup import figure
 from memory import status_kib
-from service import ROOT, processes, service_command, signed_in, upstream_command
+from service import ROOT, processes, service_command, signed_in, upstream_command, wait_until_up
 from ttft import FOLLOW_UP, STACK_TRACE, chat
 from upstream import Latencies
 
@@ -119,7 +119,7 @@ def snapshot(pid: int, path: Path) -> tracemalloc.Snapshot:
 async def soak(args: argparse.Namespace, services: dict[str, str], pids: dict[str, int],
                dumps: Path | None) -> None:  # fmt: skip
     for url in services.values():
-        await wait_for(f"{url}/health")
+        await wait_until_up(f"{url}/health")
     started = time.monotonic()
     warm_until = started + args.warm_up_minutes * 60
     until = started + args.minutes * 60

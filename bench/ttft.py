@@ -30,9 +30,9 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 import aiohttp
-from chat_latency import free_port, wait_for
+from chat_latency import free_port
 from lambda_setup import figure
-from service import processes, service_command, signed_in, upstream_command
+from service import processes, service_command, signed_in, upstream_command, wait_until_up
 from upstream import Latencies
 
 STACK_TRACE = (
@@ -139,9 +139,9 @@ def describe(counted: list[Counter]) -> str:
 
 
 async def measure(runs: int, upstream: str, services: dict[str, str]) -> None:
-    await wait_for(f"{upstream}/bench/calls")
+    await wait_until_up(f"{upstream}/bench/calls")
     for url in services.values():
-        await wait_for(f"{url}/health")
+        await wait_until_up(f"{url}/health")
     for scenario in SCENARIOS:  # warm-up: imports, pools, migrations, connections
         await run_scenario(scenario, services, upstream)
     floors: dict[str, list[float]] = {"model": [], "model+tavily": []}
