@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import aiohttp
-from upstream import Latencies
+from upstream import FAST_MODEL, Latencies
 
 from handler.auth.emulator import emulator_token
 
@@ -37,6 +37,8 @@ def service_command(
         "FIREBASE_AUTH_EMULATOR_HOST": "127.0.0.1:9099",
         "HUGGINGFACE_API_KEY": "bench",
         "HF_BASE_URL": upstream,
+        "HF_MODEL": "bench/chat-model",
+        "HF_FAST_MODEL": FAST_MODEL,
         "RATE_LIMITS": "free=1000000",
         "LOG_LEVEL": "WARNING",
     }

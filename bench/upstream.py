@@ -68,6 +68,7 @@ class Latencies:
 
 ANSWER = [f"token{i} " for i in range(20)]
 TITLE = "Benchmark"  # the fast model's reply to anything but a decision
+FAST_MODEL = "bench/fast-model"  # HF_FAST_MODEL of the services under the timed upstream
 
 
 def make_timed_app(latencies: Latencies) -> web.Application:
@@ -76,7 +77,7 @@ def make_timed_app(latencies: Latencies) -> web.Application:
 
     async def completions(request: web.Request) -> web.StreamResponse:
         body = await request.json()
-        fast = body.get("max_tokens", 0) <= 64  # decisions, titles, summaries, facts
+        fast = body["model"] == FAST_MODEL  # decisions, titles, summaries, facts
         asks_decision = fast and "[NO_SEARCH]" in body["messages"][0]["content"]
         calls["decision" if asks_decision else "fast" if fast else "chat"] += 1
         await asyncio.sleep(latencies.fast if fast else latencies.first_token)
