@@ -109,7 +109,7 @@ async def sample(
 
 def snapshot(pid: int, path: Path) -> tracemalloc.Snapshot:
     os.kill(pid, signal.SIGUSR1)
-    for _ in range(600):  # the dump of a large snapshot takes a while
+    for _ in range(3000):  # the dump of a large snapshot takes a while on a busy machine
         if path.exists():
             return tracemalloc.Snapshot.load(str(path))
         time.sleep(0.1)
@@ -124,8 +124,15 @@ async def soak(args: argparse.Namespace, services: dict[str, str], pids: dict[st
     warm_until = started + args.warm_up_minutes * 60
     until = started + args.minutes * 60
     counts: dict[str, list[int]] = {"loaded": [], "baseline": []}
-    workers = [load(services["loaded"], until, counts["loaded"]) for _ in range(args.workers)]
-    workers.append(health_load(services["baseline"], until, counts["baseline"], counts["loaded"]))
+    workers = [
+        asyncio.ensure_future(load(services["loaded"], until, counts["loaded"]))
+        for _ in range(args.workers)
+    ]
+    workers.append(
+        asyncio.ensure_future(
+            health_load(services["baseline"], until, counts["baseline"], counts["loaded"])
+        )
+    )
     sampler = asyncio.ensure_future(sample(pids, started, until, args.sample_seconds))
     before = None
     if dumps is not None:

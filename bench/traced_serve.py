@@ -14,7 +14,7 @@ import sys
 import tracemalloc
 from pathlib import Path
 
-FRAMES = 10
+FRAMES = 5  # enough to see who called the allocating line
 NAMES = iter(("warm", "end"))
 
 
