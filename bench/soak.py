@@ -145,7 +145,11 @@ async def soak(args: argparse.Namespace, services: dict[str, str], pids: dict[st
         after = await asyncio.to_thread(snapshot, pids["loaded"], dumps / "end.snapshot")
     report(args, curve, counts, started, warm_until)
     if before is not None and after is not None:
-        print("tracemalloc: largest growth between the end of the warm-up and the end")
+        grown = sum(s.size_diff for s in after.compare_to(before, "filename")) / MIB / 1024
+        print(
+            "tracemalloc (its traces and snapshots are in the RSS above): the traced heap grew "
+            f"{grown:+.2f} MiB between the end of the warm-up and the end; largest growth:"
+        )
         for stat in after.compare_to(before, "lineno")[:15]:
             print(f"  {stat}")
 
