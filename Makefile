@@ -143,3 +143,11 @@ clean:
 ## bench-fleet: N packaged Lambda containers chat at once against one PostgreSQL (max_connections 40), directly and through pgbouncer; ARGS="--n 20 60 --rounds 2" etc.
 bench-fleet: $(VENV)/.test
 	$(PY) bench/fleet.py $(ARGS)
+
+.PHONY: bench-ttft bench-soak
+## bench-ttft: time to first token over the floor in issue 26's scenarios (RUNS=9: about 2 min)
+bench-ttft: $(VENV)/.test
+	$(PY) bench/ttft.py --runs $(or $(RUNS),9) $(ARGS)
+## bench-soak: RSS under 30 minutes of mixed chats and REST calls, beside a /health-only baseline (ARGS="--short": 2 min)
+bench-soak: $(VENV)/.test
+	$(PY) bench/soak.py $(ARGS)

@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -46,12 +47,15 @@ class TurnPlan:
 
 
 async def _new(pool: asyncpg.Pool, request: ChatRequest) -> TurnPlan:
-    if (
-        request.parent_id
-        and await messages.get(pool, request.session_id, request.parent_id) is None
-    ):
-        raise TurnFailed("Parent message not found")
-    conversation = await messages.path(pool, request.session_id, request.parent_id)
+    conversation: list[dict[str, str]] = []
+    if request.parent_id:
+        # Side by side: both are on the way to the model's request.
+        parent, conversation = await asyncio.gather(
+            messages.get(pool, request.session_id, request.parent_id),
+            messages.path(pool, request.session_id, request.parent_id),
+        )
+        if parent is None:
+            raise TurnFailed("Parent message not found")
     user_message_id = await messages.add(
         pool, request.session_id, request.parent_id, "user", request.message
     )
