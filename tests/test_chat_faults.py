@@ -135,8 +135,14 @@ async def test_database_failure_mid_answer(chat_api, db, huggingface):
     assert (await _stored(db, sid))[0] == ("user", "m")  # the user's message is kept
 
 
-async def test_retrieval_failure_answers_without_context(chat_api, huggingface, caplog):
+async def test_retrieval_failure_answers_without_context(chat_api, db, huggingface, caplog):
     caplog.set_level(logging.WARNING)
+    # Something to retrieve, so the question is embedded (and the embedding fails).
+    await db.execute(
+        "INSERT INTO vector_items (id, kind, title, content, embedding) "
+        "VALUES ('log:help', 'known_log', 'Help', 'help', $1::vector)",
+        "[" + ",".join(["1"] + ["0"] * 383) + "]",
+    )
     huggingface.embed_status = 500
     sid = await _session(chat_api)
     t = await chat(chat_api, {"sessionId": sid, "message": "help"})

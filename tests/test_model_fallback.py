@@ -118,7 +118,8 @@ async def test_when_both_fail_the_user_message_stays_and_the_error_is_the_fallba
     huggingface.status = 503  # every answering model
     sid = await _session(fallback_api)
     t = await chat(fallback_api, {"sessionId": sid, "message": "keep me"})
-    assert t.kinds()[-2:] == ["model_fallback", "error"]
+    # The title may come at any point of the stream; the fallback is announced, then fails.
+    assert [k for k in t.kinds() if k != "title"][-2:] == ["model_fallback", "error"]
     assert t.events[-1] == {"error": "The model service failed (HTTP 503)"}
     assert len(huggingface.main_requests()) == len(huggingface.fallback_requests()) == 1
     user, answer = await _stored(db, sid)

@@ -479,6 +479,12 @@ class FailingEmbedder:
 
 async def test_retrieval_failures_expected_in_one_line_bugs_with_traceback(services, db, caplog):
     sid = await _session(db)
+    # Something to retrieve, so the question is embedded (and the embedding fails).
+    await db.execute(
+        "INSERT INTO vector_items (id, kind, title, content, embedding) "
+        "VALUES ('log:help', 'known_log', 'Help', 'help', $1::vector)",
+        "[" + ",".join(["1"] + ["0"] * 383) + "]",
+    )
     down = dataclasses.replace(services, embedder=FailingEmbedder(EmbeddingError("HTTP 503")))
     buggy = dataclasses.replace(services, embedder=FailingEmbedder(KeyError("vector")))
     with caplog.at_level(logging.WARNING, logger="handler.chat.context"):

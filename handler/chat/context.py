@@ -7,7 +7,9 @@ web search results when the turn searched. Everything citable is in ONE
 numbered list (summaries, known logs, web results), the numbers the model
 is told to cite as [n] and the `sources` stored with the answer. A retrieval
 failure, or retrieval that would outlast the turn's time, leaves retrieval
-out; the answer goes on without it.
+out; the answer goes on without it. When the index holds nothing retrieval
+could find for this session (no summaries in its scope, no known logs), the
+question is not embedded: no upstream call before the answer.
 """
 
 from __future__ import annotations
@@ -67,17 +69,19 @@ def _instructions(session: Any) -> list[prompt.Layer]:
 async def _retrieve(
     services: ChatServices, user_id: str, session: Any, question: str, within: float
 ) -> tuple[list[Match], list[Match]]:
+    scope = {"user_id": user_id, "project_id": session["project_id"]}
     try:
         async with asyncio.timeout(None if math.isinf(within) else max(within, 0.0)):
+            # Nothing indexed for this user and no known logs: no embedding, no upstream call.
+            if not await services.index.may_match(**scope, exclude_session=session["id"]):
+                return [], []
             vector = await services.embedder.embed(question[:EMBED_CHARS])
-            related = await services.index.summaries(
-                vector,
-                user_id=user_id,
-                project_id=session["project_id"],
-                exclude_session=session["id"],
-                top_k=RETRIEVAL_TOP_K,
+            related, logs = await asyncio.gather(  # independent queries, not one after the other
+                services.index.summaries(
+                    vector, **scope, exclude_session=session["id"], top_k=RETRIEVAL_TOP_K
+                ),
+                services.index.known_logs(vector, top_k=RETRIEVAL_TOP_K),
             )
-            logs = await services.index.known_logs(vector, top_k=RETRIEVAL_TOP_K)
     except (EmbeddingError, IndexUnavailable, TimeoutError) as exc:
         log.warning(
             "retrieval failed; answering without retrieved context",

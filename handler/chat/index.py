@@ -81,6 +81,13 @@ class VectorIndex(Protocol):
 
     async def known_logs(self, vector: list[float], *, top_k: int) -> list[Match]: ...
 
+    async def may_match(
+        self, *, user_id: str, project_id: uuid.UUID | None, exclude_session: uuid.UUID
+    ) -> bool:
+        """False only when `summaries` and `known_logs` certainly find nothing: the
+        question need not be embedded."""
+        ...
+
     async def delete(self, ids: list[str]) -> None:
         """Remove these documents; unknown ids are ignored."""
         ...
@@ -124,6 +131,13 @@ class PgVectorIndex:
         with unavailable_on(*_database_failures()):
             rows = await vectors.nearest_known_logs(await self._database.pool(), vector, top_k)
         return [_match(r) for r in rows]
+
+    async def may_match(
+        self, *, user_id: str, project_id: uuid.UUID | None, exclude_session: uuid.UUID
+    ) -> bool:
+        with unavailable_on(*_database_failures()):
+            pool = await self._database.pool()
+            return await vectors.any_candidates(pool, user_id, project_id, exclude_session)
 
     async def delete(self, ids: list[str]) -> None:
         with unavailable_on(*_database_failures()):

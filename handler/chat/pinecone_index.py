@@ -94,6 +94,12 @@ class PineconeIndex:
     async def known_logs(self, vector: list[float], *, top_k: int) -> list[Match]:
         return await self._query(vector, top_k, {"kind": {"$eq": KNOWN_LOG}})
 
+    async def may_match(
+        self, *, user_id: str, project_id: uuid.UUID | None, exclude_session: uuid.UUID
+    ) -> bool:
+        """Always: asking Pinecone costs a round trip, as much as the query itself."""
+        return True
+
     async def delete(self, ids: list[str]) -> None:
         index = await self._index()
         with unavailable_on(*_failures()):

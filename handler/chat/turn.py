@@ -16,7 +16,11 @@ answer is stored before Lambda stops the function.
 With web search configured (services.web_search), the decision whether to
 search runs alongside retrieval; a search shows as `searching`, `reading`
 (results to read) and `generating` before the one `sources` event. Without it
-nothing is started or awaited: the path to the first token is the same.
+nothing is started or awaited: the path to the first token is the same. When
+the fast model is still deciding once retrieval is done, the answer's request
+goes out meanwhile, without the web: it is kept if no search is needed, and
+closed if one is (its prompt is paid for twice; at the usual latencies the
+decision comes back before the first token, so no answer token is wasted).
 """
 
 from __future__ import annotations
@@ -32,7 +36,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from handler.auth.identity import User
-from handler.chat import context, memories, plan, prompt, summaries, web_lookup
+from handler.chat import context, memories, plan, prompt, search_need, summaries, web_lookup
 from handler.chat.answer import Answer
 from handler.chat.events import (
     AnswerMessage,
@@ -50,6 +54,7 @@ from handler.chat.events import (
 from handler.chat.model import ModelError, complete
 from handler.chat.model import answer as model_answer
 from handler.chat.plan import ChatRequest, TurnFailed
+from handler.chat.search_need import Need
 from handler.chat.services import ChatServices
 from handler.chat.web_search import WebSearch
 from handler.store import memories as ledger
@@ -104,6 +109,24 @@ async def _cancel(task: asyncio.Task[Any] | None) -> None:
         task.exception()  # retrieved, so that asyncio does not report it again
 
 
+@dataclass(slots=True)
+class _Started:
+    """The answer's model stream, its request out: `pending` awaits the next chunk."""
+
+    stream: AsyncIterator[str | ModelFallback]
+    pending: asyncio.Future[str | ModelFallback] | None
+
+    async def close(self) -> None:
+        pending, self.pending = self.pending, None
+        try:
+            await _cancel(pending)
+        finally:
+            # Closes the upstream connection; a chunk still running (the turn was
+            # cancelled while it wound down) closes the stream as it ends.
+            if pending is None or pending.done():
+                await self.stream.aclose()
+
+
 async def run_turn(
     services: ChatServices,
     user: User,
@@ -137,6 +160,7 @@ class _Turn:
         self.timing = timing
         self.title_task: asyncio.Task[str | None] | None = None
         self.web_task: asyncio.Task[Any] | None = None  # the web search's decision, then search
+        self.early: _Started | None = None  # the answer, started while the decision runs
         self.answer: Answer | None = None
         self.user_words: list[str] = []
         # A save that overran its time may still have been applied: never retried, since
@@ -159,6 +183,7 @@ class _Turn:
         web_task, self.web_task = self.web_task, None
         await _cancel(title_task)
         await _cancel(web_task)
+        await self._drop_early()
         if self.answer is not None:
             with contextlib.suppress(TurnFailed):
                 await self._final_save()  # a client that left cannot be told; it is logged
@@ -206,8 +231,10 @@ class _Turn:
             self.title_task = asyncio.create_task(self._make_title(turn_plan.question))
 
         yield Status("building_context")
-        # A continuation never searches: it goes on with what its answer already cites.
-        web = None if request.is_continuation else services.web_search
+        # A continuation never searches: it goes on with what its answer already cites;
+        # nor does a plain question about the user's own problem (a trace, code, an error).
+        need = search_need.classify(turn_plan.new_message["content"])
+        web = None if request.is_continuation or need is Need.SKIP else services.web_search
         if web is not None:  # off: nothing is started here, nor awaited below
             self.web_task = self._decide_on_web_search(web, pool, turn_plan)
         built_context = await context.build(
@@ -219,8 +246,11 @@ class _Turn:
         )
         web_failed = False
         if web is not None and self.web_task is not None:
+            if need is Need.ASK and not self.web_task.done():  # the fast model is deciding
+                self.early = self._start(self._prompt(built_context, turn_plan, web_failed))
             query = await self._within_time(self.web_task)
             if query is not None:
+                await self._drop_early()
                 yield Status("searching")
                 self.web_task = asyncio.create_task(
                     web_lookup.search(web, query, self._time_left())
@@ -238,19 +268,13 @@ class _Turn:
             answer.sources = built_context.sources
         if answer.sources:
             yield Sources(answer.sources)
-        built = prompt.build(
-            built_context.layers,
-            turn_plan.conversation,
-            turn_plan.new_message,
-            services.settings.context_token_budget,
-            web_unavailable=web_failed,
-        )
-        if built.dropped:
-            log.info("prompt trimmed to budget", extra={"dropped": list(built.dropped)})
+        started, self.early = self.early, None
+        if started is None:
+            started = self._start(self._prompt(built_context, turn_plan, web_failed))
 
         failure = None
         try:
-            async for event in self._stream(built.messages, answer):
+            async for event in self._stream(started, answer):
                 yield event
         except ModelError as exc:
             failure = str(exc)
@@ -263,6 +287,31 @@ class _Turn:
         if title:
             yield Title(title)
         yield Done()
+
+    def _prompt(
+        self, built: context.Context, turn_plan: plan.TurnPlan, web_failed: bool
+    ) -> list[dict[str, str]]:
+        trimmed = prompt.build(
+            built.layers,
+            turn_plan.conversation,
+            turn_plan.new_message,
+            self.services.settings.context_token_budget,
+            web_unavailable=web_failed,
+        )
+        if trimmed.dropped:
+            log.info("prompt trimmed to budget", extra={"dropped": list(trimmed.dropped)})
+        return trimmed.messages
+
+    def _start(self, messages: list[dict[str, str]]) -> _Started:
+        """The answer's request sent now; its chunks are read by `_stream`."""
+        stream = model_answer(self.services.model, messages)
+        return _Started(stream, asyncio.ensure_future(anext(stream)))
+
+    async def _drop_early(self) -> None:
+        """The answer started without the web is not wanted (a search, or the turn ended)."""
+        early, self.early = self.early, None
+        if early is not None:
+            await early.close()
 
     def _decide_on_web_search(
         self, web: WebSearch, pool: Any, turn_plan: plan.TurnPlan
@@ -336,14 +385,13 @@ class _Turn:
             return math.inf
         return self.deadline - self.timing.finish_by - time.time()
 
-    async def _stream(self, messages: list[dict[str, str]], answer: Answer) -> AsyncIterator[Event]:
-        stream = model_answer(self.services.model, messages)
+    async def _stream(self, started: _Started, answer: Answer) -> AsyncIterator[Event]:
         answer.model = self.services.model.name
-        pending: asyncio.Future[str | ModelFallback] | None = None
         try:
             while True:
-                if pending is None:
-                    pending = asyncio.ensure_future(anext(stream))
+                if started.pending is None:
+                    started.pending = asyncio.ensure_future(anext(started.stream))
+                pending = started.pending
                 waiting: set[asyncio.Future[Any]] = {pending}
                 if self.title_task is not None:
                     waiting.add(self.title_task)
@@ -360,9 +408,9 @@ class _Turn:
                     if title:
                         yield Title(title)
                 if pending in done:
-                    chunk, pending = pending, None
+                    started.pending = None
                     try:
-                        delta = chunk.result()
+                        delta = pending.result()
                     except StopAsyncIteration:
                         return
                     if isinstance(delta, ModelFallback):
@@ -376,13 +424,7 @@ class _Turn:
                 elif not done:
                     yield KeepAlive()
         finally:
-            try:
-                await _cancel(pending)
-            finally:
-                # Closes the upstream connection; a chunk still running (this turn was
-                # cancelled while it wound down) closes the stream as it ends.
-                if pending is None or pending.done():
-                    await stream.aclose()
+            await started.close()
 
     async def _save_during_stream(self, answer: Answer) -> None:
         await self._save(answer)

@@ -3,8 +3,9 @@
 It exists only when the services have a `WebSearch` (a Tavily key was given and
 the model is HuggingFace's: the offline model never searches). Alongside
 retrieval, `decide` checks the key and the platform's `web_search_enabled`
-setting, then asks the fast model, as the original did, to read the last two
-messages and reply `[SEARCH: query]` or `[NO_SEARCH]`. Nothing here raises: a
+setting; plain messages are decided locally (search_need.py), and only the
+others ask the fast model, as the original did, to read the last two messages
+and reply `[SEARCH: query]` or `[NO_SEARCH]`. Nothing here raises: a
 slow or failed decision, or a failed search, is logged and the answer goes on
 without the web (after a failed search the model is told so).
 """
@@ -19,8 +20,9 @@ import re
 
 import asyncpg
 
-from handler.chat import prompt
+from handler.chat import prompt, search_need
 from handler.chat.model import ChatModel, ModelError
+from handler.chat.search_need import Need
 from handler.chat.web_search import MAX_QUERY_CHARS, WebResult, WebSearch, WebSearchError
 from handler.secrets import SecretsUnavailable
 from handler.store import settings as platform_settings
@@ -94,6 +96,13 @@ async def decide(
             if not await platform_settings.web_search_enabled(pool):
                 log.info("web search skipped: the platform's web_search_enabled is off")
                 return None
+            asked = recent[-1]["content"]
+            need = search_need.classify(asked)
+            if need is not Need.ASK:  # plain: no round trip to the fast model
+                log.info(
+                    "web search decision", extra={"search": need is Need.SEARCH, "local": True}
+                )
+                return search_need.query(asked) if need is Need.SEARCH else None
             reply = await _ask(model, recent)
     except _UPSTREAM_FAILURES as exc:
         log.warning(

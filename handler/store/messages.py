@@ -86,17 +86,23 @@ async def add(
     role: str,
     content: str,
 ) -> uuid.UUID:
-    async with pool.acquire() as conn, conn.transaction():
-        message_id = await conn.fetchval(
-            "INSERT INTO messages (session_id, parent_id, role, content) "
-            "VALUES ($1, $2, $3, $4) RETURNING id",
-            session_id,
-            parent_id,
-            role,
-            content,
+    # One statement, so one round trip (not four: BEGIN, INSERT, UPDATE, COMMIT) on the
+    # way to the model's request; a statement is atomic by itself.
+    return await pool.fetchval(
+        """
+        WITH added AS (
+            INSERT INTO messages (session_id, parent_id, role, content)
+            VALUES ($1, $2, $3, $4) RETURNING id
+        ), touched AS (
+            UPDATE sessions SET updated_at = now() WHERE id = $1
         )
-        await conn.execute("UPDATE sessions SET updated_at = now() WHERE id = $1", session_id)
-    return message_id
+        SELECT id FROM added
+        """,
+        session_id,
+        parent_id,
+        role,
+        content,
+    )
 
 
 async def append_answer(

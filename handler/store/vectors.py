@@ -77,6 +77,24 @@ async def nearest_summaries(
     )
 
 
+async def any_candidates(
+    pool: asyncpg.Pool, user_id: str, project_id: Any, exclude_session: Any
+) -> bool:
+    """Whether `nearest_summaries` or `nearest_known_logs` could return a row (both
+    use the (user_id, kind) index: known logs have no user)."""
+    return await pool.fetchval(
+        """
+        SELECT EXISTS (SELECT 1 FROM vector_items WHERE user_id IS NULL AND kind = 'known_log')
+            OR EXISTS (SELECT 1 FROM vector_items
+                       WHERE user_id = $1 AND kind = 'session_summary'
+                         AND project_id IS NOT DISTINCT FROM $2 AND session_id <> $3)
+        """,
+        user_id,
+        project_id,
+        exclude_session,
+    )
+
+
 async def nearest_known_logs(pool: asyncpg.Pool, vector: list[float], top_k: int) -> list[Any]:
     return await _nearest(pool, "kind = 'known_log'", vector, top_k)
 
