@@ -142,7 +142,9 @@ async def test_the_api_names_the_model_that_wrote_each_answer(fallback_api, hugg
     await chat(fallback_api, {"sessionId": sid, "message": "first"})
     first_answer = (await fallback_api.json("GET", f"/api/sessions/{sid}/messages"))[-1]
     huggingface.model_status[hf.MAIN_MODEL] = 503
-    await chat(fallback_api, {"sessionId": sid, "message": "second", "parentId": first_answer["id"]})
+    await chat(
+        fallback_api, {"sessionId": sid, "message": "second", "parentId": first_answer["id"]}
+    )
     listed = await fallback_api.json("GET", f"/api/sessions/{sid}/messages")
     assert [(m["role"], m["content"], m["model"]) for m in listed] == [
         ("user", "first", None),
