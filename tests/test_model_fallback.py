@@ -136,3 +136,26 @@ async def test_without_a_fallback_model_the_failure_is_reported_as_before(
     t = await chat(api, {"sessionId": sid, "message": "q"})
     assert t.events[-1] == {"error": "The model service is busy (rate limited); try again shortly"}
     assert "model_fallback" not in t.kinds() and huggingface.fallback_requests() == []
+
+
+async def test_the_api_names_the_model_that_wrote_each_answer(fallback_api, huggingface):
+    sid = await _session(fallback_api)
+    await chat(fallback_api, {"sessionId": sid, "message": "first"})
+    first_answer = (await fallback_api.json("GET", f"/api/sessions/{sid}/messages"))[-1]
+    huggingface.model_status[hf.MAIN_MODEL] = 503
+    await chat(
+        fallback_api, {"sessionId": sid, "message": "second", "parentId": first_answer["id"]}
+    )
+    listed = await fallback_api.json("GET", f"/api/sessions/{sid}/messages")
+    assert [(m["role"], m["content"], m["model"]) for m in listed] == [
+        ("user", "first", None),
+        ("assistant", ANSWER, hf.MAIN_MODEL),
+        ("user", "second", None),
+        ("assistant", ANSWER, hf.FALLBACK_MODEL),
+    ]
+    session = await fallback_api.json("GET", f"/api/sessions/{sid}")
+    assert session["messages"] == listed
+    deleted = await fallback_api.json("DELETE", f"/api/messages/{listed[-1]['id']}")
+    assert deleted["message"]["model"] == hf.FALLBACK_MODEL
+    restored = await fallback_api.json("POST", f"/api/messages/{listed[-1]['id']}/restore")
+    assert restored["message"] == listed[-1]

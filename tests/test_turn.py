@@ -70,7 +70,9 @@ class ScriptedModel:
     asked: list[list[dict[str, str]]] = field(default_factory=list)
     decisions: list[list[dict[str, str]]] = field(default_factory=list)
 
-    async def stream(self, messages, *, fast: bool = False) -> AsyncIterator[str]:
+    async def stream(
+        self, messages, *, fast: bool = False, max_tokens: int | None = None
+    ) -> AsyncIterator[str]:
         if fast and "[NO_SEARCH]" in messages[0]["content"]:
             self.decisions.append(messages)
             await asyncio.sleep(self.decision_delay)

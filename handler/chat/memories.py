@@ -27,6 +27,9 @@ USER_WORDS = 4000  # characters of the user's recent messages the fast model rea
 # fast model is not asked, which spares a call per turn (and, on Lambda, the
 # wait for it before the container takes its next event).
 MIN_NEW_WORDS = 20
+# MAX_PROPOSALS lines of up to MAX_FACT characters are about 200 tokens, more
+# for code and non-Latin text; a line cut short would be proposed as a wrong fact.
+REPLY_TOKENS = 512
 INSTRUCTION = (
     "From the user's messages below, list durable facts about the user that would help "
     "in later debugging sessions: their stack, languages, frameworks, environment, tools "
@@ -67,6 +70,7 @@ async def propose(services: ChatServices, user_id: str, user_messages: list[str]
     reply = await complete(
         services.model,
         [{"role": "system", "content": INSTRUCTION}, {"role": "user", "content": words}],
+        max_tokens=REPLY_TOKENS,
     )
     facts = parse_facts(reply)
     if not facts:

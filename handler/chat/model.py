@@ -39,7 +39,8 @@ Messages = list[dict[str, str]]
 MAX_LINE_BYTES = 1024 * 1024
 _LINE_TOO_LONG = f"The model service sent a malformed answer (a line over {MAX_LINE_BYTES} bytes)"
 
-FAST_MAX_TOKENS = 64  # titles and search decisions are a few words
+# A fast request's default: the web-search decision is a marker and a short query.
+FAST_MAX_TOKENS = 64
 # Role markers around each message, in tokens; and token estimates run low on
 # code and logs, so the prompt is counted half again before the answer's room.
 MESSAGE_OVERHEAD = 4
@@ -58,7 +59,12 @@ class ChatModel(Protocol):
     fallback: str | None  # the model `answer` asks when `name` is unavailable
 
     def stream(
-        self, messages: Messages, *, fast: bool = False, model: str | None = None
+        self,
+        messages: Messages,
+        *,
+        fast: bool = False,
+        model: str | None = None,
+        max_tokens: int | None = None,
     ) -> AsyncIterator[str]: ...
 
 
@@ -99,9 +105,12 @@ async def answer(model: ChatModel, messages: Messages) -> AsyncIterator[str | Mo
             yield delta
 
 
-async def complete(model: ChatModel, messages: Messages, *, fast: bool = True) -> str:
-    """The whole answer of a (short) request, such as a title."""
-    return "".join([delta async for delta in model.stream(messages, fast=fast)])
+async def complete(
+    model: ChatModel, messages: Messages, *, max_tokens: int, fast: bool = True
+) -> str:
+    """The whole answer of a background request, such as a title, in `max_tokens` at most."""
+    stream = model.stream(messages, fast=fast, max_tokens=max_tokens)
+    return "".join([delta async for delta in stream])
 
 
 _STATUS_MESSAGES = {
@@ -131,13 +140,20 @@ class HuggingFaceModel:
         self.name = settings.hf_model
 
     async def stream(
-        self, messages: Messages, *, fast: bool = False, model: str | None = None
+        self,
+        messages: Messages,
+        *,
+        fast: bool = False,
+        model: str | None = None,
+        max_tokens: int | None = None,
     ) -> AsyncIterator[str]:
+        if max_tokens is None:
+            max_tokens = FAST_MAX_TOKENS if fast else answer_tokens(self._settings, messages)
         payload = {
             "model": model or (self._models[1] if fast else self._models[0]),
             "messages": messages,
             "stream": True,
-            "max_tokens": FAST_MAX_TOKENS if fast else answer_tokens(self._settings, messages),
+            "max_tokens": max_tokens,
         }
         try:
             async with self._post(payload) as resp:
@@ -291,7 +307,12 @@ class OfflineModel:
         self._delay = delay
 
     async def stream(
-        self, messages: Messages, *, fast: bool = False, model: str | None = None
+        self,
+        messages: Messages,
+        *,
+        fast: bool = False,
+        model: str | None = None,
+        max_tokens: int | None = None,
     ) -> AsyncIterator[str]:
         asked = next((m["content"] for m in reversed(messages) if m["role"] == "user"), "")
         asked = " ".join(asked.split())

@@ -27,6 +27,9 @@ MIN_MESSAGES = 4
 REFRESH_AFTER = 4
 TRANSCRIPT_CHARS = 8000
 
+# Three sentences quoting errors, paths and identifiers run to a few hundred
+# tokens; cutting one midway would store (and later prompt with) half a fact.
+SUMMARY_TOKENS = 512
 INSTRUCTION = (
     "Summarise this debugging session in at most three sentences: the problem, "
     "its cause, and the fix. Reply with the summary only."
@@ -61,6 +64,7 @@ async def _refresh(services: ChatServices, session_id: uuid.UUID) -> bool:
         await complete(
             services.model,
             [{"role": "system", "content": INSTRUCTION}, {"role": "user", "content": transcript}],
+            max_tokens=SUMMARY_TOKENS,
         )
     ).strip() or transcript[:500]
     vector = await services.embedder.embed(f"{state['title']}\n{summary}")

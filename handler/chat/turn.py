@@ -67,6 +67,8 @@ TITLE_PROMPT = (
     "Write a title of at most six words for a debugging session that starts with the "
     "message below. Reply with the title only, without quotes."
 )
+# Six words, with room for identifiers that split into many tokens.
+TITLE_TOKENS = 32
 SAVE_FAILED = "The answer could not be saved; copy it before leaving this page"
 OUT_OF_TIME = "The server ran out of time before answering; please try again"
 
@@ -449,6 +451,7 @@ class _Turn:
                     {"role": "system", "content": TITLE_PROMPT},
                     {"role": "user", "content": question[:2000]},
                 ],
+                max_tokens=TITLE_TOKENS,
             )
             title = re.sub(r"\s+", " ", raw).strip().strip("\"'*#").strip()[:80]
             pool = await self.services.database.pool()

@@ -61,7 +61,7 @@ SCHEMAS: dict[str, Any] = {
     ),
     "Source": obj(["index", "title"], index={"type": "integer"}, title=STR, url=NULLABLE_STR),
     "Message": obj(
-        ["id", "role", "content", "sources", "created_at", "parentId", "isDeleted"],
+        ["id", "role", "content", "sources", "created_at", "parentId", "isDeleted", "model"],
         id=UUID,
         role={"enum": ["user", "assistant"]},
         content=STR,
@@ -69,6 +69,11 @@ SCHEMAS: dict[str, Any] = {
         created_at=TIME,
         parentId={"type": ["string", "null"], "format": "uuid"},
         isDeleted=BOOL,
+        model={
+            **NULLABLE_STR,
+            "description": "The model that wrote an answer (the fallback model when it "
+            "answered instead); null on user messages and answers saved before it was recorded",
+        },
     ),
     "Memory": obj(
         ["id", "content", "type", "status", "confidence", "created_at"],

@@ -11,7 +11,7 @@ from handler.store import owned, shapes
 if TYPE_CHECKING:
     import asyncpg
 
-COLUMNS = "id, role, content, sources, created_at, parent_id, is_deleted"
+COLUMNS = "id, role, content, sources, created_at, parent_id, is_deleted, model"
 
 
 async def list_for_session(
@@ -36,7 +36,8 @@ async def set_deleted(
         UPDATE messages m SET is_deleted = $3, updated_at = clock_timestamp()
         FROM sessions s
         WHERE m.id = $1 AND m.session_id = s.id AND s.user_id = $2
-        RETURNING m.id, m.role, m.content, m.sources, m.created_at, m.parent_id, m.is_deleted
+        RETURNING m.id, m.role, m.content, m.sources, m.created_at, m.parent_id, m.is_deleted,
+            m.model
         """,
         message_id,
         user_id,

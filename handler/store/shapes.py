@@ -38,6 +38,7 @@ def message(row: Any) -> dict[str, Any]:
         "created_at": iso(row["created_at"]),
         "parentId": str(row["parent_id"]) if row["parent_id"] else None,
         "isDeleted": row["is_deleted"],
+        "model": row["model"],
     }
 
 
