@@ -19,7 +19,9 @@ async def test_no_key_sends_nothing_from_either_client(make_settings, huggingfac
         with pytest.raises(EmbeddingError, match="no HuggingFace key"):
             await HuggingFaceEmbedder(client).embed("text")
         with pytest.raises(ModelError, match="no HuggingFace key"):
-            await complete(HuggingFaceModel(client), [{"role": "user", "content": "hi"}])
+            await complete(
+                HuggingFaceModel(client), [{"role": "user", "content": "hi"}], max_tokens=16
+            )
     assert huggingface.arrived == []  # not even with "Bearer None"
 
 
@@ -34,7 +36,10 @@ async def test_both_clients_share_the_router_and_the_key(make_settings, huggingf
         client = HuggingFace(http, settings, api_key)
         vector = await HuggingFaceEmbedder(client).embed("null pointer")
         title = await complete(
-            HuggingFaceModel(client), [{"role": "system", "content": "a title"}], fast=True
+            HuggingFaceModel(client),
+            [{"role": "system", "content": "a title"}],
+            max_tokens=16,
+            fast=True,
         )
     assert len(vector) == 384
     assert title == huggingface.title
