@@ -1,0 +1,230 @@
+"""REST and chat latency direct to PostgreSQL and through pgbouncer, side by side.
+
+One run starts real PostgreSQL (pgserver), a local certificate endpoint for real
+RS256 tokens, the chunk-timestamping upstream (bench/upstream.py), then
+`python -m handler serve` twice on the same database: first with
+DATABASE_POOLER=none straight to PostgreSQL (the baseline), then with
+DATABASE_POOLER=transaction through pgbouncer in transaction mode with its
+default settings but a server pool of 10 (tests/pgbouncer.py, as bench/fleet.py):
+no statement cache, so every query is parsed again. Each server has its own
+signed-in user with 10 sessions and gets the same load: `concurrency` clients on GET
+/health, GET /api/sessions and GET /api/sessions/{id} for a fixed time each,
+then `chats` chats one after another (time from POST /api/chat to its first
+answer chunk, and the latency each chunk gains over reading the upstream
+directly). Every figure is printed for both paths with pooled / direct.
+
+Usage: python bench/pooled.py [--seconds 5] [--concurrency 16] [--chats 10]
+       [--chunks 100] [--interval-ms 5]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import aiohttp
+from chat_latency import percentile, read_direct
+from lambda_setup import ROOT
+from rest_throughput import certificate_endpoint, free_port, wait_for
+
+from handler.auth.emulator import LOCAL_PROJECT, signed_token
+
+SESSIONS = 10  # the signed-in user's, as in bench/rest_throughput.py
+
+
+@dataclass
+class Load:
+    """Answers per second and each answer's time in seconds."""
+
+    rate: float
+    times: list[float]
+
+
+async def load(
+    http: aiohttp.ClientSession, url: str, headers: dict, seconds: float, concurrency: int
+) -> Load:
+    times: list[float] = []
+    stop = time.monotonic() + seconds
+
+    async def client() -> None:
+        while time.monotonic() < stop:
+            sent = time.monotonic()
+            async with http.get(url, headers=headers) as response:
+                await response.read()
+                assert response.status == 200, response.status
+            times.append(time.monotonic() - sent)
+
+    started = time.monotonic()
+    await asyncio.gather(*(client() for _ in range(concurrency)))
+    return Load(len(times) / (time.monotonic() - started), times)
+
+
+async def chat(
+    http: aiohttp.ClientSession, base: str, auth: dict, session: str
+) -> tuple[float, list[float]]:
+    """(seconds from the POST to the first answer chunk, each chunk's age on arrival)."""
+    sent = time.monotonic()
+    first, ages = 0.0, []
+    body = {"sessionId": session, "message": "benchmark"}
+    async with http.post(f"{base}/api/chat", json=body, headers=auth) as response:
+        assert response.status == 200, response.status
+        async for line in response.content:
+            now = time.monotonic()
+            if line.startswith(b'data: {"content"'):
+                first = first or now - sent
+                ages.append(now - float(json.loads(line[6:])["content"]))
+    return first, ages
+
+
+async def measure_server(base: str, upstream: str, token: str, args) -> dict[str, list[float]]:
+    """Each figure's samples (rates as one sample) for the server at `base`."""
+    auth = {"Authorization": f"Bearer {token}"}
+    connector = aiohttp.TCPConnector(limit=args.concurrency)
+    async with aiohttp.ClientSession(connector=connector) as http:
+        await wait_for(http, f"{base}/health")
+        async with http.get(f"{base}/api/sessions", headers=auth) as response:
+            sessions = await response.json()
+        for _ in range(SESSIONS - len(sessions)):
+            async with http.post(f"{base}/api/sessions", headers=auth) as created:
+                assert created.status == 201, created.status
+        async with http.get(f"{base}/api/sessions", headers=auth) as response:
+            session = (await response.json())[0]["id"]
+        await chat(http, base, auth, session)  # warm-up; the session now holds messages
+        urls = {
+            "GET /health": (f"{base}/health", {}),
+            "GET /api/sessions": (f"{base}/api/sessions", auth),
+            "GET /api/sessions/{id}": (f"{base}/api/sessions/{session}", auth),
+        }
+        figures: dict[str, list[float]] = {}
+        for name, (url, headers) in urls.items():
+            await load(http, url, headers, 1.0, args.concurrency)  # warm-up
+            run = await load(http, url, headers, args.seconds, args.concurrency)
+            figures[f"{name} per s"] = [run.rate]
+            figures[f"{name} latency ms"] = run.times
+        firsts, added = [], []
+        for _ in range(args.chats):
+            first, ages = await chat(http, base, auth, session)
+            direct = await read_direct(upstream)
+            firsts.append(first)
+            added.append(statistics.median(ages) - statistics.median(direct))
+        figures["chat: first chunk ms"] = firsts
+        figures["chat: added per chunk ms"] = added
+    return figures
+
+
+def summary(samples: list[float], is_rate: bool) -> tuple[float, float | None]:
+    if is_rate:
+        return samples[0], None
+    return statistics.median(samples) * 1e3, percentile(samples, 0.99) * 1e3
+
+
+def print_table(results: dict[str, dict[str, list[float]]]) -> None:
+    direct, pooled = results["direct"], results["pgbouncer"]
+    print(f"{'figure (median / p99)':<36} {'direct':>17} {'pgbouncer':>17} {'ratio':>13}")
+    for name in direct:
+        is_rate = name.endswith("per s")
+        d, p = summary(direct[name], is_rate), summary(pooled[name], is_rate)
+        if is_rate:
+            cells = (f"{d[0]:.0f}", f"{p[0]:.0f}", f"{p[0] / d[0]:.2f}x")
+        else:
+            cells = (
+                f"{d[0]:.2f} / {d[1]:.2f}",
+                f"{p[0]:.2f} / {p[1]:.2f}",
+                f"{p[0] / d[0]:.2f}x / {p[1] / d[1]:.2f}x" if d[0] > 0 and d[1] > 0 else "",
+            )
+        print(f"{name:<36} {cells[0]:>17} {cells[1]:>17} {cells[2]:>13}", flush=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=5.0, help="per REST route")
+    parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument("--chats", type=int, default=10)
+    parser.add_argument("--chunks", type=int, default=100, help="per chat answer")
+    parser.add_argument("--interval-ms", type=float, default=5.0)
+    args = parser.parse_args()
+
+    import pgserver
+
+    sys.path.insert(0, str(ROOT))  # pgbouncer's starter lives in tests/
+    from tests.pgbouncer import start as start_pgbouncer
+
+    with tempfile.TemporaryDirectory(prefix="bench-pooled-") as scratch:
+        db = pgserver.get_server(Path(scratch) / "pg", cleanup_mode="delete")
+        keys = Path(scratch) / "local-auth"
+        upstream_port = free_port()
+        upstream = f"http://127.0.0.1:{upstream_port}"
+        upstream_cmd = [
+            sys.executable,
+            str(ROOT / "bench" / "upstream.py"),
+            str(upstream_port),
+            str(args.chunks),
+            str(args.interval_ms),
+        ]
+        upstream_proc = subprocess.Popen(upstream_cmd)
+        loop = asyncio.new_event_loop()
+        certs_runner, certs_url = loop.run_until_complete(certificate_endpoint(keys))
+        results: dict[str, dict[str, list[float]]] = {}
+        try:
+            # Direct first: it applies the migrations, which the pooled server then finds done.
+            for path in ("direct", "pgbouncer"):
+                port = free_port()
+                env = {
+                    **os.environ,
+                    "PORT": str(port),
+                    "DATABASE_URL": db.get_uri(),
+                    "DATABASE_POOLER": "none",
+                    "MIGRATE_ON_START": "true",
+                    "FIREBASE_PROJECT_ID": LOCAL_PROJECT,
+                    "FIREBASE_CERTS_URL": certs_url,
+                    "HUGGINGFACE_API_KEY": "bench",
+                    "HF_BASE_URL": upstream,
+                    "RATE_LIMITS": "free=1000000",
+                    "LOG_LEVEL": "WARNING",
+                }
+                env.pop("DATABASE_POOL_MAX", None)
+                bouncer = None
+                if path == "pgbouncer":
+                    bouncer = start_pgbouncer(db.get_uri())
+                    env["DATABASE_URL"] = bouncer.url("postgres")
+                    env["DATABASE_POOLER"] = "transaction"
+                    env["MIGRATE_ON_START"] = "false"
+                server = subprocess.Popen(
+                    [sys.executable, "-m", "handler", "serve"], cwd=ROOT, env=env
+                )
+                try:
+                    # A user per path: both start from the same rows (sessions, history).
+                    token = signed_token(LOCAL_PROJECT, f"bench-{path}", keys)
+                    results[path] = loop.run_until_complete(
+                        measure_server(f"http://127.0.0.1:{port}", upstream, token, args)
+                    )
+                finally:
+                    server.terminate()
+                    server.wait()
+                    if bouncer is not None:
+                        bouncer.stop()
+        finally:
+            loop.run_until_complete(certs_runner.cleanup())
+            loop.close()
+            upstream_proc.terminate()
+            upstream_proc.wait()
+            db.cleanup()
+    print(
+        f"{args.concurrency} concurrent for {args.seconds:g} s per route; {args.chats} chats "
+        f"of {args.chunks} chunks every {args.interval_ms:g} ms; load average "
+        f"{os.getloadavg()[0]:.2f}"
+    )
+    print_table(results)
+
+
+if __name__ == "__main__":
+    main()
