@@ -1,20 +1,21 @@
 """REST and chat latency direct to PostgreSQL and through pgbouncer, side by side.
 
 One run starts real PostgreSQL (pgserver), a local certificate endpoint for real
-RS256 tokens, the chunk-timestamping upstream (bench/upstream.py), then
-`python -m handler serve` twice on the same database: first with
-DATABASE_POOLER=none straight to PostgreSQL (the baseline), then with
-DATABASE_POOLER=transaction through pgbouncer in transaction mode with its
-default settings but a server pool of 10 (tests/pgbouncer.py, as bench/fleet.py):
-no statement cache, so every query is parsed again. Each server has its own
-signed-in user with 10 sessions and gets the same load: `concurrency` clients on GET
-/health, GET /api/sessions and GET /api/sessions/{id} for a fixed time each,
-then `chats` chats one after another (time from POST /api/chat to its first
-answer chunk, and the latency each chunk gains over reading the upstream
-directly). Every figure is printed for both paths with pooled / direct.
+RS256 tokens, the chunk-timestamping upstream (bench/upstream.py) and two
+`python -m handler serve` on the same database: one with DATABASE_POOLER=none
+straight to PostgreSQL (the baseline), one with DATABASE_POOLER=transaction
+through pgbouncer in transaction mode with its default settings but a server
+pool of 10 (tests/pgbouncer.py, as bench/fleet.py): no statement cache, so
+every query is parsed again. Each server has its own signed-in user with 10
+sessions. The two take turns under the same load: `concurrency` clients on GET
+/health, GET /api/sessions and GET /api/sessions/{id} (a session with messages)
+for a fixed time each, `rounds` times; then `chats` chats each, one after
+another: time from POST /api/chat to the first answer chunk, and the latency each
+chunk gains over reading the upstream directly. Prints every figure for both
+paths and pgbouncer / direct.
 
-Usage: python bench/pooled.py [--seconds 5] [--concurrency 16] [--chats 10]
-       [--chunks 100] [--interval-ms 5]
+Usage: python bench/pooled.py [--seconds 5] [--rounds 2] [--concurrency 16]
+       [--chats 10] [--chunks 100] [--interval-ms 5]
 """
 
 from __future__ import annotations
@@ -85,45 +86,64 @@ async def chat(
     return first, ages
 
 
-async def measure_server(base: str, upstream: str, token: str, args) -> dict[str, list[float]]:
-    """Each figure's samples (rates as one sample) for the server at `base`."""
-    auth = {"Authorization": f"Bearer {token}"}
+@dataclass
+class Server:
+    """One `python -m handler serve` and the signed-in user the bench acts as on it."""
+
+    base: str
+    auth: dict
+    session: str = ""
+
+
+async def prepare(http: aiohttp.ClientSession, server: Server) -> None:
+    """The user's sessions, one of them chatted in; the server warmed up."""
+    await wait_for(http, f"{server.base}/health")
+    for _ in range(SESSIONS):
+        async with http.post(f"{server.base}/api/sessions", headers=server.auth) as created:
+            assert created.status == 201, created.status
+            server.session = (await created.json())["id"]
+    await chat(http, server.base, server.auth, server.session)
+
+
+async def measure(
+    servers: dict[str, Server], upstream: str, args
+) -> dict[str, dict[str, list[float]]]:
+    """Each figure's samples per path (a rate is one sample a round). The paths take
+    turns route by route and chat by chat, so a change in the machine's load falls
+    on both."""
+    figures: dict[str, dict[str, list[float]]] = {path: {} for path in servers}
     connector = aiohttp.TCPConnector(limit=args.concurrency)
     async with aiohttp.ClientSession(connector=connector) as http:
-        await wait_for(http, f"{base}/health")
-        async with http.get(f"{base}/api/sessions", headers=auth) as response:
-            sessions = await response.json()
-        for _ in range(SESSIONS - len(sessions)):
-            async with http.post(f"{base}/api/sessions", headers=auth) as created:
-                assert created.status == 201, created.status
-        async with http.get(f"{base}/api/sessions", headers=auth) as response:
-            session = (await response.json())[0]["id"]
-        await chat(http, base, auth, session)  # warm-up; the session now holds messages
-        urls = {
-            "GET /health": (f"{base}/health", {}),
-            "GET /api/sessions": (f"{base}/api/sessions", auth),
-            "GET /api/sessions/{id}": (f"{base}/api/sessions/{session}", auth),
-        }
-        figures: dict[str, list[float]] = {}
-        for name, (url, headers) in urls.items():
-            await load(http, url, headers, 1.0, args.concurrency)  # warm-up
-            run = await load(http, url, headers, args.seconds, args.concurrency)
-            figures[f"{name} per s"] = [run.rate]
-            figures[f"{name} latency ms"] = run.times
-        firsts, added = [], []
+        for server in servers.values():
+            await prepare(http, server)
+        for round_ in range(args.rounds):
+            for route in ("/health", "/api/sessions", "/api/sessions/{id}"):
+                for path, server in servers.items():
+                    url = server.base + route.replace("{id}", server.session)
+                    headers = {} if route == "/health" else server.auth
+                    if round_ == 0:
+                        await load(http, url, headers, 1.0, args.concurrency)  # warm-up
+                    run = await load(http, url, headers, args.seconds, args.concurrency)
+                    figures[path].setdefault(f"GET {route} per s", []).append(run.rate)
+                    figures[path].setdefault(f"GET {route} latency ms", []).extend(run.times)
         for _ in range(args.chats):
-            first, ages = await chat(http, base, auth, session)
-            direct = await read_direct(upstream)
-            firsts.append(first)
-            added.append(statistics.median(ages) - statistics.median(direct))
-        figures["chat: first chunk ms"] = firsts
-        figures["chat: added per chunk ms"] = added
+            for path, server in servers.items():
+                first, ages = await chat(http, server.base, server.auth, server.session)
+                direct = await read_direct(upstream)
+                added = statistics.median(ages) - statistics.median(direct)
+                figures[path].setdefault("chat: first chunk ms", []).append(first)
+                figures[path].setdefault("chat: added per chunk ms", []).append(added)
     return figures
+
+
+async def wait_until_up(base: str) -> None:
+    async with aiohttp.ClientSession() as http:
+        await wait_for(http, f"{base}/health")
 
 
 def summary(samples: list[float], is_rate: bool) -> tuple[float, float | None]:
     if is_rate:
-        return samples[0], None
+        return statistics.mean(samples), None
     return statistics.median(samples) * 1e3, percentile(samples, 0.99) * 1e3
 
 
@@ -148,6 +168,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=5.0, help="per REST route")
     parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument("--rounds", type=int, default=2, help="of the REST routes")
     parser.add_argument("--chats", type=int, default=10)
     parser.add_argument("--chunks", type=int, default=100, help="per chat answer")
     parser.add_argument("--interval-ms", type=float, default=5.0)
@@ -173,9 +194,10 @@ def main() -> None:
         upstream_proc = subprocess.Popen(upstream_cmd)
         loop = asyncio.new_event_loop()
         certs_runner, certs_url = loop.run_until_complete(certificate_endpoint(keys))
-        results: dict[str, dict[str, list[float]]] = {}
+        bouncer = start_pgbouncer(db.get_uri())
+        processes: list[subprocess.Popen] = []
         try:
-            # Direct first: it applies the migrations, which the pooled server then finds done.
+            servers: dict[str, Server] = {}
             for path in ("direct", "pgbouncer"):
                 port = free_port()
                 env = {
@@ -192,34 +214,34 @@ def main() -> None:
                     "LOG_LEVEL": "WARNING",
                 }
                 env.pop("DATABASE_POOL_MAX", None)
-                bouncer = None
                 if path == "pgbouncer":
-                    bouncer = start_pgbouncer(db.get_uri())
                     env["DATABASE_URL"] = bouncer.url("postgres")
                     env["DATABASE_POOLER"] = "transaction"
                     env["MIGRATE_ON_START"] = "false"
-                server = subprocess.Popen(
-                    [sys.executable, "-m", "handler", "serve"], cwd=ROOT, env=env
+                processes.append(
+                    subprocess.Popen([sys.executable, "-m", "handler", "serve"], cwd=ROOT, env=env)
                 )
-                try:
-                    # A user per path: both start from the same rows (sessions, history).
-                    token = signed_token(LOCAL_PROJECT, f"bench-{path}", keys)
-                    results[path] = loop.run_until_complete(
-                        measure_server(f"http://127.0.0.1:{port}", upstream, token, args)
-                    )
-                finally:
-                    server.terminate()
-                    server.wait()
-                    if bouncer is not None:
-                        bouncer.stop()
+                # A user per path: both start from the same rows (sessions, history).
+                token = signed_token(LOCAL_PROJECT, f"bench-{path}", keys)
+                servers[path] = Server(
+                    f"http://127.0.0.1:{port}", {"Authorization": f"Bearer {token}"}
+                )
+                if path == "direct":  # it applies the migrations the pooled one finds done
+                    loop.run_until_complete(wait_until_up(servers[path].base))
+            results = loop.run_until_complete(measure(servers, upstream, args))
         finally:
+            for process in processes:
+                process.terminate()
+                process.wait()
+            bouncer.stop()
             loop.run_until_complete(certs_runner.cleanup())
             loop.close()
             upstream_proc.terminate()
             upstream_proc.wait()
             db.cleanup()
     print(
-        f"{args.concurrency} concurrent for {args.seconds:g} s per route; {args.chats} chats "
+        f"{args.concurrency} concurrent for {args.rounds}x{args.seconds:g} s per route; "
+        f"{args.chats} chats "
         f"of {args.chunks} chunks every {args.interval_ms:g} ms; load average "
         f"{os.getloadavg()[0]:.2f}"
     )
