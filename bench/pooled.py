@@ -1,18 +1,19 @@
 """REST and chat latency direct to PostgreSQL and through pgbouncer, side by side.
 
 One run starts real PostgreSQL (pgserver), a local certificate endpoint for real
-RS256 tokens, the chunk-timestamping upstream (bench/upstream.py) and two
+RS256 tokens, the chunk-timestamping upstream (bench/upstream.py) and three
 `python -m handler serve` on the same database: one with DATABASE_POOLER=none
 straight to PostgreSQL (the baseline), one with DATABASE_POOLER=transaction
+straight to PostgreSQL (`nocache`), one with DATABASE_POOLER=transaction
 through pgbouncer in transaction mode with its default settings but a server
 pool of 10 (tests/pgbouncer.py, as bench/fleet.py): no statement cache, so
 every query is parsed again. Each server has its own signed-in user with 10
-sessions. The two take turns under the same load: `concurrency` clients on GET
+sessions. They take turns under the same load: `concurrency` clients on GET
 /health, GET /api/sessions and GET /api/sessions/{id} (a session with messages)
 for a fixed time each, `rounds` times; then `chats` chats each, one after
 another: time from POST /api/chat to the first answer chunk, and the latency each
-chunk gains over reading the upstream directly. Prints every figure for both
-paths and pgbouncer / direct.
+chunk gains over reading the upstream directly. Prints every figure for each
+path and its ratio to direct.
 
 Usage: python bench/pooled.py [--seconds 5] [--rounds 2] [--concurrency 16]
        [--chats 10] [--chunks 100] [--interval-ms 5]
@@ -40,6 +41,9 @@ from rest_throughput import certificate_endpoint, free_port, wait_for
 from handler.auth.emulator import LOCAL_PROJECT, signed_token
 
 SESSIONS = 10  # the signed-in user's, as in bench/rest_throughput.py
+# `nocache`: straight to PostgreSQL as DATABASE_POOLER=transaction configures it (no
+# statement cache), which splits pgbouncer's cost into the parses and the extra hop.
+PATHS = ("direct", "nocache", "pgbouncer")
 
 
 @dataclass
@@ -148,20 +152,24 @@ def summary(samples: list[float], is_rate: bool) -> tuple[float, float | None]:
 
 
 def print_table(results: dict[str, dict[str, list[float]]]) -> None:
-    direct, pooled = results["direct"], results["pgbouncer"]
-    print(f"{'figure (median / p99)':<36} {'direct':>17} {'pgbouncer':>17} {'ratio':>13}")
-    for name in direct:
+    """A row per figure: each path's value, then each other path's ratio to direct."""
+    paths = list(results)
+    ratios = [f"{path}/direct" for path in paths[1:]]
+    print(f"{'figure (median / p99)':<34}", *(f"{h:>16}" for h in paths + ratios))
+    for name in results["direct"]:
         is_rate = name.endswith("per s")
-        d, p = summary(direct[name], is_rate), summary(pooled[name], is_rate)
+        values = [summary(results[path][name], is_rate) for path in paths]
+        base = values[0]
         if is_rate:
-            cells = (f"{d[0]:.0f}", f"{p[0]:.0f}", f"{p[0] / d[0]:.2f}x")
+            cells = [f"{v[0]:.0f}" for v in values]
+            cells += [f"{v[0] / base[0]:.2f}x" for v in values[1:]]
         else:
-            cells = (
-                f"{d[0]:.2f} / {d[1]:.2f}",
-                f"{p[0]:.2f} / {p[1]:.2f}",
-                f"{p[0] / d[0]:.2f}x / {p[1] / d[1]:.2f}x" if d[0] > 0 and d[1] > 0 else "",
-            )
-        print(f"{name:<36} {cells[0]:>17} {cells[1]:>17} {cells[2]:>13}", flush=True)
+            cells = [f"{v[0]:.2f} / {v[1]:.2f}" for v in values]
+            cells += [
+                f"{v[0] / base[0]:.2f}x / {v[1] / base[1]:.2f}x" if min(base) > 0 else ""
+                for v in values[1:]
+            ]
+        print(f"{name:<34}", *(f"{c:>16}" for c in cells), flush=True)
 
 
 def main() -> None:
@@ -198,7 +206,7 @@ def main() -> None:
         processes: list[subprocess.Popen] = []
         try:
             servers: dict[str, Server] = {}
-            for path in ("direct", "pgbouncer"):
+            for path in PATHS:
                 port = free_port()
                 env = {
                     **os.environ,
@@ -214,10 +222,11 @@ def main() -> None:
                     "LOG_LEVEL": "WARNING",
                 }
                 env.pop("DATABASE_POOL_MAX", None)
-                if path == "pgbouncer":
-                    env["DATABASE_URL"] = bouncer.url("postgres")
+                if path != "direct":
                     env["DATABASE_POOLER"] = "transaction"
                     env["MIGRATE_ON_START"] = "false"
+                if path == "pgbouncer":
+                    env["DATABASE_URL"] = bouncer.url("postgres")
                 processes.append(
                     subprocess.Popen([sys.executable, "-m", "handler", "serve"], cwd=ROOT, env=env)
                 )
