@@ -151,3 +151,8 @@ bench-ttft: $(VENV)/.test
 ## bench-soak: RSS under 30 minutes of mixed chats and REST calls, beside a /health-only baseline (ARGS="--short": 2 min)
 bench-soak: $(VENV)/.test
 	$(PY) bench/soak.py $(ARGS)
+
+.PHONY: bench-pooled
+## bench-pooled: REST and chat latency direct to PostgreSQL and through pgbouncer (transaction mode), with ratios; ARGS="--seconds 2 --chats 3" for a short run
+bench-pooled: $(VENV)/.test
+	$(PY) bench/pooled.py $(ARGS)
