@@ -48,7 +48,11 @@ async def connect(server):
     async def run(host: str, mode: str, root_cert: str | None) -> bool:
         url = f"postgresql://postgres:{ADMIN_PASSWORD}@{host}:{server.port}/postgres"
         settings = Settings.from_env(
-            {}, database_url=url, database_ssl=mode, database_ssl_root_cert=root_cert
+            {},
+            database_url=url,
+            database_ssl=mode,
+            database_ssl_root_cert=root_cert,
+            migrate_on_start=True,  # an empty database: a container would refuse it
         )
         database = Database(settings, Secrets(settings))
         databases.append(database)

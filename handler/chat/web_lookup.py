@@ -17,8 +17,7 @@ import contextlib
 import logging
 import math
 import re
-
-import asyncpg
+from typing import TYPE_CHECKING
 
 from handler.chat import prompt, search_need
 from handler.chat.model import ChatModel, ModelError
@@ -27,6 +26,9 @@ from handler.chat.web_search import MAX_QUERY_CHARS, WebResult, WebSearch, WebSe
 from handler.secrets import SecretsUnavailable
 from handler.store import settings as platform_settings
 from handler.unexpected import log_unexpected
+
+if TYPE_CHECKING:
+    import asyncpg
 
 log = logging.getLogger(__name__)
 
@@ -41,15 +43,15 @@ DECISION_PROMPT = (
 DECISION_MESSAGES = 2  # the last ones: the new message and what it answers
 DECISION_TOKENS = 400  # of each message the decision reads (a pasted log's head and tail)
 
-# What the decision's upstreams fail with when they are down or slow (the model, the
-# secret holding the key, the database's setting); anything else is a bug.
-_UPSTREAM_FAILURES = (
-    ModelError,
-    SecretsUnavailable,
-    TimeoutError,
-    OSError,
-    asyncpg.PostgresConnectionError,
-)
+
+def _upstream_failures() -> tuple[type[BaseException], ...]:
+    """What the decision's upstreams fail with when they are down or slow (the model, the
+    secret holding the key, the database's setting); anything else is a bug. asyncpg is
+    imported on a failure only: a cold /health never loads it."""
+    import asyncpg
+
+    return (ModelError, SecretsUnavailable, TimeoutError, OSError, asyncpg.PostgresConnectionError)
+
 
 _SEARCH = re.compile(r"\[\s*SEARCH\s*:\s*(.+?)\s*\]", re.IGNORECASE | re.DOTALL)
 
@@ -104,14 +106,14 @@ async def decide(
                 )
                 return search_need.query(asked) if need is Need.SEARCH else None
             reply = await _ask(model, recent)
-    except _UPSTREAM_FAILURES as exc:
+    except Exception as exc:
+        if not isinstance(exc, _upstream_failures()):
+            log_unexpected(log, "web_decision", "web search decision failed unexpectedly")
+            return None
         log.warning(
             "web search decision failed; answering without the web",
             extra={"error_type": type(exc).__name__, "error": str(exc)[:200]},
         )
-        return None
-    except Exception:
-        log_unexpected(log, "web_decision", "web search decision failed unexpectedly")
         return None
     query = parse_decision(reply)
     log.info("web search decision", extra={"search": query is not None})
@@ -135,11 +137,12 @@ async def search(web: WebSearch, query: str, time_left: float) -> list[WebResult
             "web search failed; answering without web results",
             extra={"status": None, "reason": "the turn's time ran out"},
         )
-    except _UPSTREAM_FAILURES as exc:  # the key's secret or the database behind it
+    except Exception as exc:
+        if not isinstance(exc, _upstream_failures()):  # the key's secret or the database
+            log_unexpected(log, "web_search", "web search failed unexpectedly")
+            return None
         log.warning(
             "web search failed; answering without web results",
             extra={"status": None, "reason": f"{type(exc).__name__}: {str(exc)[:200]}"},
         )
-    except Exception:
-        log_unexpected(log, "web_search", "web search failed unexpectedly")
     return None
