@@ -560,7 +560,7 @@ def test_dashboard_and_app_alarms_read_as_an_operator_would(tf, package):
 
     without = plan(tf, package, dashboard_enabled=False)
     assert resources(without, "aws_cloudwatch_dashboard") == []
-    unproxied = plan(tf, package)
+    unproxied = plan(tf, package, enable_rds_proxy=False)
     (dashboard,) = resources(unproxied, "aws_cloudwatch_dashboard")
     assert "ProxyName" not in dashboard["change"]["after"]["dashboard_body"]
 
