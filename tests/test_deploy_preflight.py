@@ -64,7 +64,11 @@ def make(target: str, tmp_path: Path, aws_cli: str) -> subprocess.CompletedProce
         ],
         cwd=ROOT,
         env={
-            **os.environ,
+            # As an operator's shell: not a sub-make of `make test` (which would print
+            # "Entering directory" lines).
+            **{
+                k: v for k, v in os.environ.items() if k not in ("MAKELEVEL", "MAKEFLAGS", "MFLAGS")
+            },
             "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
         },
         capture_output=True,
