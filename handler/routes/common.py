@@ -38,6 +38,20 @@ def limit_exceeded() -> web.Response:
     )
 
 
+def blocked_by_platform(content: str) -> web.Response:
+    """As the original: a 200 with nothing stored; the platform's instructions already
+    state it. One shape for every route that stores a memory (POST /api/user/memories and
+    POST /api/sessions/{id}/promote)."""
+    return web.json_response(
+        {
+            "id": None,
+            "content": content,
+            "status": memories.BLOCKED_BY_SGC,
+            "message": "The platform's instructions already say this; it was not stored.",
+        }
+    )
+
+
 async def forget_vectors(removal: Awaitable[None]) -> None:
     """Await an index deletion, or answer 503 with nothing deleted.
 

@@ -11,8 +11,7 @@ from handler import validation
 from handler.chat.index import summary_id
 from handler.errors import bad_request, not_found
 from handler.keys import CHAT, USER
-from handler.routes.common import forget_vectors, limit_exceeded, pool_of
-from handler.routes.memory_answers import blocked_by_platform
+from handler.routes.common import blocked_by_platform, forget_vectors, limit_exceeded, pool_of
 from handler.store import memories, messages, projects, sessions
 
 routes = web.RouteTableDef()

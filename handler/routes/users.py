@@ -9,8 +9,7 @@ from aiohttp import web
 from handler import validation
 from handler.errors import not_found
 from handler.keys import CHAT, USER
-from handler.routes.common import forget_vectors, limit_exceeded, pool_of
-from handler.routes.memory_answers import blocked_by_platform
+from handler.routes.common import blocked_by_platform, forget_vectors, limit_exceeded, pool_of
 from handler.store import memories, sessions, users
 from handler.timeutil import now_iso
 
