@@ -20,6 +20,7 @@ grew most between the end of the warm-up and the end.
 
 Usage: python bench/soak.py [--minutes 30] [--warm-up-minutes 5] [--workers 4]
        [--sample-seconds 30] [--short] [--tracemalloc] [--glibc-dynamic-threshold]
+       [--upstream-host localhost]
 --short: 2 minutes, 30 s of warm-up, a sample every 5 s (a smoke run).
 Target (issue 26): RSS within 5 MiB after the warm-up over 30 minutes.
 """
@@ -203,6 +204,12 @@ def main() -> None:
         action="store_true",
         help="run the services without MALLOC_ENV (glibc's default: the RSS creep)",
     )
+    parser.add_argument(
+        "--upstream-host",
+        default="127.0.0.1",
+        help="`localhost`: the service resolves its upstreams by name, as on Lambda "
+        "(aiohttp's getaddrinfo runs in the default executor's threads)",
+    )
     args = parser.parse_args()
     if args.short:
         args.minutes, args.warm_up_minutes, args.sample_seconds = 2, 0.5, 5
@@ -210,7 +217,7 @@ def main() -> None:
     import pgserver
 
     ports = {"upstream": free_port(), "loaded": free_port(), "baseline": free_port()}
-    upstream = f"http://127.0.0.1:{ports['upstream']}"
+    upstream = f"http://{args.upstream_host}:{ports['upstream']}"
     with tempfile.TemporaryDirectory(prefix="bench-soak-") as scratch:
         db = pgserver.get_server(Path(scratch) / "pg", cleanup_mode="delete")
         try:
