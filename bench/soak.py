@@ -11,12 +11,16 @@ and the memories, deletes the session, then the account. Both processes' RSS is
 sampled from /proc; the curve and the growth after the warm-up are printed side
 by side.
 
+Both services run with devtools/native_heap.py's MALLOC_ENV, as production starts
+them (why: that module); --glibc-dynamic-threshold runs them without it, as before.
+
 --tracemalloc: the loaded service runs under bench/traced_serve.py, which dumps a
 tracemalloc snapshot on SIGUSR1; the run prints the 15 places whose allocations
 grew most between the end of the warm-up and the end.
 
 Usage: python bench/soak.py [--minutes 30] [--warm-up-minutes 5] [--workers 4]
-       [--sample-seconds 30] [--short] [--tracemalloc]
+       [--sample-seconds 30] [--short] [--tracemalloc] [--glibc-dynamic-threshold]
+       [--upstream-host localhost]
 --short: 2 minutes, 30 s of warm-up, a sample every 5 s (a smoke run).
 Target (issue 26): RSS within 5 MiB after the warm-up over 30 minutes.
 """
@@ -41,6 +45,8 @@ from memory import status_kib
 from service import ROOT, processes, service_command, signed_in, upstream_command, wait_until_up
 from ttft import FOLLOW_UP, STACK_TRACE, chat
 from upstream import Latencies
+
+from devtools.native_heap import MALLOC_ENV
 
 MIB = 1024
 
@@ -179,6 +185,9 @@ def report(
         requests=sum(counts["loaded"]),
         baseline_requests=sum(counts["baseline"]),
         rss=f"{warm[0]['loaded'] / MIB:.1f}->{warm[-1]['loaded'] / MIB:.1f}MiB",
+        malloc="glibc-dynamic-threshold"
+        if args.glibc_dynamic_threshold
+        else ",".join(f"{k}={v}" for k, v in MALLOC_ENV.items()),
     )
 
 
@@ -190,6 +199,17 @@ def main() -> None:
     parser.add_argument("--sample-seconds", type=float, default=30)
     parser.add_argument("--short", action="store_true", help="2 minutes: a smoke run")
     parser.add_argument("--tracemalloc", action="store_true")
+    parser.add_argument(
+        "--glibc-dynamic-threshold",
+        action="store_true",
+        help="run the services without MALLOC_ENV (glibc's default: the RSS creep)",
+    )
+    parser.add_argument(
+        "--upstream-host",
+        default="127.0.0.1",
+        help="`localhost`: the service resolves its upstreams by name, as on Lambda "
+        "(aiohttp's getaddrinfo runs in the default executor's threads)",
+    )
     args = parser.parse_args()
     if args.short:
         args.minutes, args.warm_up_minutes, args.sample_seconds = 2, 0.5, 5
@@ -197,18 +217,27 @@ def main() -> None:
     import pgserver
 
     ports = {"upstream": free_port(), "loaded": free_port(), "baseline": free_port()}
-    upstream = f"http://127.0.0.1:{ports['upstream']}"
+    upstream = f"http://{args.upstream_host}:{ports['upstream']}"
     with tempfile.TemporaryDirectory(prefix="bench-soak-") as scratch:
         db = pgserver.get_server(Path(scratch) / "pg", cleanup_mode="delete")
         try:
             loaded, env = service_command(ports["loaded"], db.get_uri(), upstream, web_search=True)
+            baseline, baseline_env = service_command(
+                ports["baseline"], db.get_uri(), upstream, web_search=True
+            )
+            for environment in (env, baseline_env):
+                for name in MALLOC_ENV:
+                    environment.pop(name, None)
+                if not args.glibc_dynamic_threshold:
+                    environment |= MALLOC_ENV
             dumps = None
             if args.tracemalloc:
                 dumps = Path(scratch)
                 loaded = [sys.executable, str(ROOT / "bench" / "traced_serve.py"), str(dumps)]
-            baseline = service_command(ports["baseline"], db.get_uri(), upstream, web_search=True)
             with processes(
-                (upstream_command(ports["upstream"], Latencies()), None), (loaded, env), baseline
+                (upstream_command(ports["upstream"], Latencies()), None),
+                (loaded, env),
+                (baseline, baseline_env),
             ) as (_, loaded_pid, baseline_pid):
                 services = {n: f"http://127.0.0.1:{ports[n]}" for n in ("loaded", "baseline")}
                 pids = {"loaded": loaded_pid, "baseline": baseline_pid}
