@@ -108,13 +108,19 @@ $(FIREBASE_DIR)/.installed: devtools/firebase/package.json
 auth-emulator: $(FIREBASE_DIR)/.installed
 	$(FIREBASE_DIR)/node_modules/.bin/firebase emulators:start --only auth --project demo-debugflow --config devtools/firebase/firebase.json
 
+# Two pytest-xdist workers: the slow tests mostly wait on subprocesses (terraform, pip,
+# Chromium). Each file runs on one worker, longest first (tests/work_units.py).
+# WORKERS=0 runs everything in one process.
+WORKERS ?= 2
+PARALLEL = $(if $(filter 0,$(WORKERS)),,-n $(WORKERS) --dist loadfile --no-loadscope-reorder)
+
 ## test: lint, then every test: service, runtime, browser, package, Terraform (plan, moto apply, checkov)
 test: lint
-	$(PY) -m pytest
+	$(PY) -m pytest $(PARALLEL)
 
 ## test-fast: every test but the slow ones (Terraform, package builds, browser, fuzzer): 2.5 to 8 minutes on 2 cores, by load
 test-fast: $(VENV)/.test
-	$(PY) -m pytest -m "not slow"
+	$(PY) -m pytest $(PARALLEL) -m "not slow"
 
 ## test-one: one test file or test, e.g. make test-one T=tests/test_ops.py::test_health (installs pytest first)
 test-one: $(VENV)/.test

@@ -26,6 +26,7 @@ from devtools.lambda_emulator import Emulator
 from handler.app import create_app
 from handler.db.migrate import migrate
 from handler.settings import Settings
+from tests import work_units
 from tests.pgbouncer import PgBouncer
 from tests.pgbouncer import start as start_pgbouncer
 from tests.standins import huggingface as hf
@@ -68,6 +69,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if item.module is not None and item.module.__name__.rsplit(".", 1)[-1] in SLOW_MODULES:
             item.add_marker(pytest.mark.slow)
+    work_units.arrange(items)
 
 
 _db_numbers = itertools.count()

@@ -33,7 +33,15 @@ _plans: dict[str, dict] = {}
 
 
 def plan(tf, package, **overrides) -> dict:
-    """Plans are pure functions of their variables here, so each is made once."""
+    """Plans are pure functions of their variables here, so each set of values is
+    planned once: an override equal to the value the default plan used is no change."""
+    if overrides:
+        used = plan(tf, package)["variables"]
+        overrides = {
+            name: value
+            for name, value in overrides.items()
+            if name not in used or used[name].get("value") != value
+        }
     key = json.dumps([str(package), overrides], sort_keys=True)
     if key not in _plans:
         _plans[key] = tf.plan(output=True, tf_vars=variables(package, **overrides), refresh=False)
