@@ -25,6 +25,7 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 
+from devtools.native_heap import MALLOC_ENV
 from tests import deploy_guide
 from tests.terraform_support import ROOT, environment, prepare, terraform
 
@@ -326,6 +327,7 @@ def test_deploy_guide_against_moto(moto_endpoint, tmp_path):
             variables["AWS_LAMBDA_EXEC_WRAPPER"] == "/var/task/handler/lambda_runtime/exec-wrapper"
         )
         assert variables["LAMBDA_INVOKE_MODE"] == "RESPONSE_STREAM"
+        assert MALLOC_ENV.items() <= variables.items()  # the allocator setting the soak measured
         assert "hf_test" not in json.dumps(variables)
         # The service's own login (DML only), no password in the URL, through the proxy.
         assert variables["DATABASE_URL"].startswith("postgresql://debugflow_app@")

@@ -145,6 +145,10 @@ resource "aws_lambda_function" "this" {
     variables = merge(var.environment, {
       AWS_LAMBDA_EXEC_WRAPPER = local.exec_wrapper
       LAMBDA_INVOKE_MODE      = var.invoke_mode
+      # A fixed mmap threshold keeps glibc from moving asyncio's 256 KiB read
+      # buffers onto the heap, whose fragments grew RSS for as long as a
+      # container lived (docs/deploy.md#native-memory; devtools/native_heap.py).
+      MALLOC_MMAP_THRESHOLD_ = "131072"
     })
   }
 
