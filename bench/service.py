@@ -19,6 +19,7 @@ from pathlib import Path
 import aiohttp
 from upstream import FAST_MODEL, Latencies
 
+from devtools.native_heap import MALLOC_ENV
 from handler.auth.emulator import emulator_token
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -41,6 +42,7 @@ def service_command(
         "HF_FAST_MODEL": FAST_MODEL,
         "RATE_LIMITS": "free=1000000",
         "LOG_LEVEL": "WARNING",
+        **MALLOC_ENV,
     }
     if web_search:
         env |= {"TAVILY_API_KEY": "bench", "TAVILY_BASE_URL": upstream}

@@ -46,6 +46,7 @@ from typing import Any
 
 from aiohttp import web
 
+from devtools.native_heap import MALLOC_ENV
 from handler.auth import emulator as auth_emulator
 
 log = logging.getLogger("devtools.lambda_emulator")
@@ -144,6 +145,7 @@ class Emulator:
             "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
             "LANG": "C.UTF-8",
             "TZ": ":UTC",
+            **MALLOC_ENV,  # as the function's terraform sets it
             **self.environment,
             "AWS_LAMBDA_RUNTIME_API": self.runtime_api,
             "LAMBDA_TASK_ROOT": str(self.task_root),
