@@ -11,7 +11,8 @@ targets the running interpreter and this machine, for running the zip here.
 The target is recorded in the zip (TARGET_FILE) and, with the zip's sha256 and
 size, in a manifest beside it (`<output>.json`) that deployment checks against
 the function's runtime and architecture. A failed build leaves the previous
-zip and manifest as they were. Only the standard library and pip are used.
+zip and manifest as they were. Only the standard library, pip and our DER reader
+(handler/der.py) are used.
 """
 
 from __future__ import annotations
@@ -35,6 +36,8 @@ from collections import defaultdict
 from fnmatch import fnmatch
 from pathlib import Path, PurePosixPath
 
+from handler import der as der_reader
+
 ROOT = Path(__file__).resolve().parent
 PACKAGE = "handler"
 WRAPPER = "handler/lambda_runtime/exec-wrapper"
@@ -45,7 +48,7 @@ ARCHES = {"x86_64": "x86_64", "arm64": "aarch64"}
 # https://docs.aws.amazon.com/lambda/latest/dg/lambda-runtimes.html
 LAMBDA_GLIBC = {"3.11": 26, "3.12": 34, "3.13": 34}
 TARGET_FILE = "debugflow-build.json"  # at the zip's root, beside the handler package
-DEFAULT_MAX_SIZE = 10_000_000  # our budget, compressed
+DEFAULT_MAX_SIZE = 5_000_000  # our budget, compressed (3.5 MB in 2026-12)
 # What each optional group is known to add, so `--with X` works without --max-size.
 EXTRA_BUDGET = {"pinecone": 5_000_000}
 LAMBDA_MAX_ZIP = 50 * 1024 * 1024  # direct upload limit
@@ -284,27 +287,6 @@ def compile_bytecode(staging: Path, files: dict[str, Path], python_version: str)
     return len(sources)
 
 
-def _der(data: bytes, at: int) -> tuple[int, int, int]:
-    """(tag, start of content, end of content) of the DER element at `at`."""
-    tag, length = data[at], data[at + 1]
-    at += 2
-    if length & 0x80:
-        count = length & 0x7F
-        length = int.from_bytes(data[at : at + count], "big")
-        at += count
-    return tag, at, at + length
-
-
-def _children(data: bytes, start: int, end: int) -> list[tuple[int, int, int, int]]:
-    """(tag, element start, content start, end) of each element between start and end."""
-    found = []
-    while start < end:
-        tag, content, after = _der(data, start)
-        found.append((tag, start, content, after))
-        start = after
-    return found
-
-
 def _der_element(tag: int, content: bytes) -> bytes:
     size = len(content)
     if size < 0x80:
@@ -346,17 +328,12 @@ def subject_hash(der: bytes) -> str:
     """`openssl x509 -subject_hash` of a DER certificate: the first four bytes of the
     SHA-1 of the subject's canonical encoding, little-endian (OpenSSL's X509_NAME_hash_ex),
     which is how a hashed directory names a CA's file."""
-    _, start, end = _der(der, 0)  # Certificate
-    _, start, end = _der(der, start)  # TBSCertificate
-    fields = _children(der, start, end)
-    if fields[0][0] == 0xA0:  # [0] version
-        fields = fields[1:]
-    _, _, start, end = fields[4]  # serial, signature, issuer, validity, subject
+    _, _, start, end = der_reader.certificate_fields(der)[4]  # the subject
     canonical = b""
-    for _, _, set_start, set_end in _children(der, start, end):  # each RDN, a SET
+    for _, _, set_start, set_end in der_reader.children(der, start, end):  # each RDN, a SET
         values = []
-        for _, _, ava_start, ava_end in _children(der, set_start, set_end):
-            (_, oid_at, _, oid_end), (tag, _, value_start, value_end) = _children(
+        for _, _, ava_start, ava_end in der_reader.children(der, set_start, set_end):
+            (_, oid_at, _, oid_end), (tag, _, value_start, value_end) = der_reader.children(
                 der, ava_start, ava_end
             )
             value = _canonical_value(tag, der[value_start:value_end])
