@@ -77,7 +77,7 @@ def test_lambda_target_is_within_budget_and_reports_itself(tmp_path):
         "size": output.stat().st_size,
     }
     assert "sha256 (base64)" in result.stdout and "largest components" in result.stdout
-    assert output.stat().st_size <= 10_000_000
+    assert output.stat().st_size <= 5_000_000
     with zipfile.ZipFile(output) as archive:
         names = archive.namelist()
     assert any(n.startswith("asyncpg/") and "cpython-312-x86_64-linux-gnu" in n for n in names)
@@ -91,14 +91,14 @@ def test_lambda_target_is_within_budget_and_reports_itself(tmp_path):
 
 def test_python_311_gets_wheels_amazon_linux_2_can_load(tmp_path):
     """Lambda's python3.11 runs on Amazon Linux 2, glibc 2.26: a manylinux_2_34 wheel
-    (cryptography publishes one) installs fine and then fails to import there."""
+    (cryptography publishes one, for one) installs fine and then fails to import there."""
     output = tmp_path / "deploy.zip"
     result = build(output, "--python-version", "3.11")
     assert result.returncode == 0, result.stderr
     with zipfile.ZipFile(output) as archive:
         needed = glibc_needed(archive)
         target = json.loads(archive.read("debugflow-build.json"))
-    assert "cryptography" in needed and "asyncpg" in needed
+    assert "asyncpg" in needed and "aiohttp" in needed
     assert {wheel: v for wheel, v in needed.items() if v > (2, 26)} == {}
     assert target == {"python_version": "3.11", "architecture": "x86_64"}
     assert manifest(output)["python_version"] == "3.11"
@@ -109,7 +109,7 @@ def test_pinecone_build_fits_its_default_budget(tmp_path):
     output = tmp_path / "deploy.zip"
     result = build(output, "--with", "pinecone")
     assert result.returncode == 0, result.stderr
-    assert output.stat().st_size > 10_000_000  # over the plain budget: the group's is added
+    assert output.stat().st_size > 5_000_000  # over the plain budget: the group's is added
     with zipfile.ZipFile(output) as archive:
         assert any(n.startswith("pinecone/") for n in archive.namelist())
 
@@ -154,6 +154,8 @@ def test_zip_contents(local_zip):
         source = path.parent.parent / path.name.replace(f".{tag}.pyc", ".py")
         assert str(source) in sources, name
     assert any(n.startswith("aiohttp/") for n in names)
+    # Tokens are checked without them (handler/auth/rs256.py): neither ships.
+    assert not any(n.startswith(("cryptography/", "google/", "cffi")) for n in names)
     # The trust store the runtime points OpenSSL at: one CA per file, OpenSSL's names.
     cas = [n for n in names if n.startswith("ca-certificates/")]
     assert len(cas) > 100

@@ -61,13 +61,17 @@ def claims(project: str, uid: str) -> dict:
     }
 
 
+def _base64url(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def _segment(value: dict) -> str:
+    return _base64url(json.dumps(value).encode())
+
+
 def emulator_token(project: str, uid: str) -> str:
     """Accepted only by a server started with FIREBASE_AUTH_EMULATOR_HOST set."""
-
-    def segment(value: dict) -> str:
-        return base64.urlsafe_b64encode(json.dumps(value).encode()).rstrip(b"=").decode()
-
-    return f"{segment({'alg': 'none', 'typ': 'JWT'})}.{segment(claims(project, uid))}."
+    return f"{_segment({'alg': 'none', 'typ': 'JWT'})}.{_segment(claims(project, uid))}."
 
 
 def key_path(directory: Path = LOCAL_AUTH_DIR) -> Path:
@@ -97,8 +101,13 @@ def signed_token(project: str, uid: str, directory: Path = LOCAL_AUTH_DIR) -> st
             "one); for `make dev` in Auth emulator mode, export the server's "
             "FIREBASE_PROJECT_ID and FIREBASE_AUTH_EMULATOR_HOST here instead"
         ) from None
-    from google.auth import crypt, jwt
+    # cryptography comes with the dev tools (make emulate); the function never signs.
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import padding
 
     private_pem, certificate_pem = split_key_file(text)
-    signer = crypt.RSASigner.from_string(private_pem, key_id=key_id(certificate_pem))
-    return jwt.encode(signer, claims(project, uid)).decode()
+    key = serialization.load_pem_private_key(private_pem.encode(), password=None)
+    header = {"alg": "RS256", "typ": "JWT", "kid": key_id(certificate_pem)}
+    signing_input = f"{_segment(header)}.{_segment(claims(project, uid))}"
+    signature = key.sign(signing_input.encode(), padding.PKCS1v15(), hashes.SHA256())
+    return f"{signing_input}.{_base64url(signature)}"

@@ -36,8 +36,8 @@ class Database:
 
         A container's first signed-in request calls this before it verifies the
         token: asyncpg's import, the first connection and the schema check (that
-        connection then waits in the pool) overlap the certificate fetch and
-        google-auth's import instead of following them. The caller takes the
+        connection then waits in the pool) overlap the certificate fetch instead
+        of following it. The caller takes the
         outcome, so that a failure costs one attempt, not two; if nobody does, the
         next request starts again.
         """
