@@ -7,7 +7,7 @@ from urllib.parse import urlsplit
 import asyncpg
 import pytest
 
-from handler.db.migrate import discover, migrate, missing
+from handler.db.migrate import LOCK_KEY, discover, migrate, missing
 from tests.pgbouncer import start as start_pgbouncer
 
 
@@ -46,6 +46,21 @@ async def test_applying_twice_changes_nothing(fresh_database):
         after = await conn.fetch("SELECT version, applied_at FROM schema_migrations")
         assert before == after
     finally:
+        await conn.close()
+
+
+async def test_an_up_to_date_schema_is_not_locked(fresh_database):
+    """A container starting with MIGRATE_ON_START on a migrated database reads, and does
+    not queue behind a migration another runner holds the lock for."""
+    url = await fresh_database()
+    conn, holder = await asyncpg.connect(url), await asyncpg.connect(url)
+    try:
+        await migrate(conn)
+        await holder.execute("SELECT pg_advisory_lock($1)", LOCK_KEY)
+        # Waiting for the lock would never end: the holder keeps it until the check is done.
+        assert await asyncio.wait_for(migrate(conn), 30) == []
+    finally:
+        await holder.close()
         await conn.close()
 
 

@@ -46,6 +46,8 @@ def discover(directory: Path = MIGRATIONS_DIR) -> list[Migration]:
 
 async def migrate(conn: asyncpg.Connection, directory: Path = MIGRATIONS_DIR) -> list[str]:
     """Apply pending migrations; return the versions applied by this call."""
+    if not await missing(conn, directory):
+        return []  # one read, instead of a lock and a transaction per migration
     async with conn.transaction():
         await conn.execute("SELECT pg_advisory_xact_lock($1)", LOCK_KEY)
         await conn.execute(
