@@ -3,8 +3,9 @@
 Both run the packaged zip through the exec wrapper and our loop under the emulator
 (as bench/cold_start.py), against real PostgreSQL (pgserver) and a local endpoint
 publishing the certificate of a local RS256 key, as Google publishes Firebase's;
-tokens are real RS256 tokens signed with that key. The function migrates on first
-connection as deployed (MIGRATE_ON_START=true). Timed from exec to the first body
+tokens are real RS256 tokens signed with that key. The database is migrated once,
+before the measured runs; their containers only check the schema, as deployed ones
+do (MIGRATE_ON_START unset). Timed from exec to the first body
 byte reaching the Runtime API: /health's body, and the chat's first server-sent
 event (`connecting`, which goes out once the caller is signed in and allowed).
 Runs are interleaved; medians.
@@ -48,7 +49,7 @@ async def first_body_byte(task_root: Path, python: str, env: dict, request: dict
 
 
 async def create_session(task_root: Path, python: str, env: dict, token: str) -> str:
-    """Sign in and create the chat's session (this also migrates the database)."""
+    """Sign in and create the chat's session (migrating the database, given MIGRATE_ON_START)."""
     emulator = Emulator(task_root, env, python=python)
     await emulator.start()
     try:
@@ -78,13 +79,12 @@ async def measure(runs: int, task_root: Path, python: str, scratch: Path) -> dic
     try:
         env = function_env(
             DATABASE_URL=db.get_uri(),
-            MIGRATE_ON_START="true",
             FIREBASE_PROJECT_ID=LOCAL_PROJECT,
             FIREBASE_CERTS_URL=f"http://127.0.0.1:{port}/certs",
             RATE_LIMITS="free=1000000",
         )
         token = signed_token(LOCAL_PROJECT, UID, keys)
-        session = await create_session(task_root, python, env, token)
+        session = await create_session(task_root, python, env | {"MIGRATE_ON_START": "true"}, token)
         chat = event(
             "POST",
             "/api/chat",
