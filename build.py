@@ -287,14 +287,6 @@ def compile_bytecode(staging: Path, files: dict[str, Path], python_version: str)
     return len(sources)
 
 
-def _der_element(tag: int, content: bytes) -> bytes:
-    size = len(content)
-    if size < 0x80:
-        return bytes([tag, size]) + content
-    encoded = size.to_bytes((size.bit_length() + 7) // 8, "big")
-    return bytes([tag, 0x80 | len(encoded)]) + encoded + content
-
-
 # ASN.1 string types OpenSSL canonicalises (ASN1_MASK_CANON), and how each decodes.
 _CANON_STRINGS = {
     0x0C: "utf-8",  # UTF8String
@@ -312,7 +304,7 @@ def _canonical_value(tag: int, value: bytes) -> bytes:
     """OpenSSL's asn1_string_canon: UTF-8, outer spaces trimmed, inner runs of spaces
     made one, ASCII lowercased, as a UTF8String."""
     if tag not in _CANON_STRINGS:
-        return _der_element(tag, value)
+        return der_reader.encoded(tag, value)
     text = value.decode(_CANON_STRINGS[tag]).encode("utf-8").strip(_SPACE)
     out = bytearray()
     for byte in text:
@@ -321,7 +313,7 @@ def _canonical_value(tag: int, value: bytes) -> bytes:
                 out.append(0x20)
         else:
             out.append(byte + 32 if 0x41 <= byte <= 0x5A else byte)
-    return _der_element(0x0C, bytes(out))
+    return der_reader.encoded(0x0C, bytes(out))
 
 
 def subject_hash(der: bytes) -> str:
@@ -337,8 +329,8 @@ def subject_hash(der: bytes) -> str:
                 der, ava_start, ava_end
             )
             value = _canonical_value(tag, der[value_start:value_end])
-            values.append(_der_element(0x30, der[oid_at:oid_end] + value))
-        canonical += _der_element(0x31, b"".join(sorted(values)))
+            values.append(der_reader.encoded(0x30, der[oid_at:oid_end] + value))
+        canonical += der_reader.encoded(0x31, b"".join(sorted(values)))
     digest = hashlib.sha1(canonical).digest()
     return f"{int.from_bytes(digest[:4], 'little'):08x}"
 

@@ -1,8 +1,9 @@
-"""Reading DER, the binary form of X.509 certificates, one element at a time.
+"""DER, the binary form of X.509 certificates, read one element at a time.
 
-Only what our two readers need: the public key of Google's token-signing
+Only what its two readers need: the public key of Google's token-signing
 certificates (handler/auth/rs256.py) and the subject names of the CAs the
-build installs (build.py). Malformed input raises ValueError.
+build installs (build.py, which also encodes their canonical form). Malformed
+input raises ValueError.
 """
 
 from __future__ import annotations
@@ -59,3 +60,12 @@ def certificate_fields(data: bytes) -> list[tuple[int, int, int, int]]:
     if len(fields) < 6:
         raise ValueError("DER: not a certificate")
     return fields
+
+
+def encoded(tag: int, content: bytes) -> bytes:
+    """The element of this tag holding `content`, its length in DER's shortest form."""
+    size = len(content)
+    if size < 0x80:
+        return bytes([tag, size]) + content
+    length = size.to_bytes((size.bit_length() + 7) // 8, "big")
+    return bytes([tag, 0x80 | len(length)]) + length + content

@@ -1,16 +1,18 @@
 """Firebase ID-token verification against a local certificate server with our own keys."""
 
 import asyncio
+import base64
 import subprocess
 import sys
 import time
 
 import aiohttp
 import pytest
+from cryptography.hazmat.primitives.asymmetric import ec
 
 from handler.auth.certificates import WAIT_MARGIN, CertificateCache, CertificatesUnavailable
 from handler.keys import SETTINGS
-from tests.standins.firebase import claims_for, encode
+from tests.standins.firebase import SigningKey, certificate_pem, claims_for, encode
 
 
 async def _status(api, token: str) -> tuple[int, dict]:
@@ -39,6 +41,11 @@ async def test_token_from_cookie(api):
 async def test_second_key_is_accepted(api, signing_keys):
     status, _ = await _status(api, api.firebase.token("alice", key=signing_keys[1]))
     assert status == 200
+
+
+def _nested_header(token: str) -> str:
+    header = base64.urlsafe_b64encode(('{"a":' + "[" * 5000 + "}").encode()).decode()
+    return header + token[token.index(".") :]
 
 
 def _tampered(token: str) -> str:
@@ -92,6 +99,13 @@ def _tampered(token: str) -> str:
         ),
         ("garbage", lambda f, k: "not-a-token", "malformed"),
         ("garbage segments", lambda f, k: "a.b.c", "malformed"),
+        (
+            "non-ASCII signature",
+            lambda f, k: f.token("a").rpartition(".")[0] + ".\u00e9",
+            "malformed",
+        ),
+        # json.loads recursed past Python's limit: RecursionError, once a 500.
+        ("deeply nested header", lambda f, k: _nested_header(f.token("a")), "malformed"),
     ],
 )
 async def test_bad_tokens_get_401(api, signing_keys, case, make_token, message):
@@ -115,6 +129,18 @@ async def test_emulator_token_with_malformed_times_is_401(make_api):
     unsigned = encode({"alg": "none", "typ": "JWT"}, claims_for("emu", exp="soon"), None)
     status, body = await _status(api, unsigned)
     assert (status, body["error"]) == (401, "Invalid token: exp must be a number")
+
+
+async def test_a_published_certificate_without_a_usable_key_is_401(api, signing_keys):
+    """A key we cannot check with (here an elliptic-curve one) refuses its tokens, and
+    says so in the log; the other keys keep working."""
+    elliptic = ec.generate_private_key(ec.SECP256R1())
+    api.firebase.keys.append(SigningKey("ec-key", elliptic, certificate_pem(elliptic)))
+    status, body = await _status(api, api.firebase.token("a", key=signing_keys[0]))
+    assert status == 200, body
+    token = api.firebase.token("a", key=SigningKey("ec-key", signing_keys[0].private, ""))
+    status, body = await _status(api, token)
+    assert (status, body["error"]) == (401, "Invalid token: unusable signing key")
 
 
 async def test_missing_token_is_401(api):

@@ -2,6 +2,7 @@
 
 import base64
 import datetime
+import hashlib
 import re
 from pathlib import Path
 
@@ -17,18 +18,20 @@ from google.auth import jwt as google_jwt
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from handler import der
 from handler.auth import rs256
 from tests.standins.firebase import claims_for, encode, make_key
 
 
-def _certificate(private, name: str = "test") -> str:
+def _certificate(private, name: str = "test", public=None) -> str:
+    """A certificate of `public` (by default `private`'s key), signed with `private`."""
     subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
     now = datetime.datetime.now(datetime.UTC)
     return (
         x509.CertificateBuilder()
         .subject_name(subject)
         .issuer_name(subject)
-        .public_key(private.public_key())
+        .public_key(public or private.public_key())
         .serial_number(x509.random_serial_number())
         .not_valid_before(now)
         .not_valid_after(now + datetime.timedelta(days=1))
@@ -70,7 +73,9 @@ def test_every_rsa_root_in_certifi_reads_as_cryptography_reads_it():
     read = 0
     for pem in pems:
         public = x509.load_pem_x509_certificate(pem.encode()).public_key()
-        if isinstance(public, rsa.RSAPublicKey) and public.key_size >= rs256.MIN_BITS:
+        if isinstance(public, rsa.RSAPublicKey) and (
+            rs256.MIN_BITS <= public.key_size <= rs256.MAX_BITS
+        ):
             numbers = public.public_numbers()
             assert rs256.certificate_key(pem) == rs256.PublicKey(numbers.n, numbers.e)
             read += 1
@@ -156,3 +161,97 @@ def test_tokens_agree_with_google_auth():
 
     verifier = crypt.RSAVerifier.from_string(signing.certificate_pem)
     assert verifier.verify(signing_input.encode(), raw)
+
+
+def _der_of(pem: str) -> bytes:
+    return base64.b64decode("".join(pem.strip().splitlines()[1:-1]))
+
+
+def _pem_of(data: bytes) -> str:
+    body = base64.encodebytes(data).decode()
+    return f"-----BEGIN CERTIFICATE-----\n{body}-----END CERTIFICATE-----\n"
+
+
+def _rebuilt(pem: str, tbs_fields) -> str:
+    """The certificate with its TBSCertificate's fields replaced (signature left stale:
+    nothing here checks it)."""
+    data = _der_of(pem)
+    _, start, end = der.element(data, 0)
+    (_, tbs_at, _, _), *rest = der.children(data, start, end)
+    tbs = der.encoded(der.SEQUENCE, b"".join(tbs_fields(data, tbs_at)))
+    return _pem_of(der.encoded(der.SEQUENCE, tbs + b"".join(data[s:e] for _, s, _, e in rest)))
+
+
+def test_a_version_1_certificate_reads_the_right_field(keys):
+    """No [0] version field, no extensions: the key is still the sixth field."""
+    private, pem = keys[0]
+
+    def version_1(data, tbs_at):
+        _, start, end = der.element(data, tbs_at)
+        return [data[s:e] for tag, s, _, e in der.children(data, start, end) if tag < 0xA0]
+
+    v1 = _rebuilt(pem, version_1)
+    assert x509.load_pem_x509_certificate(v1.encode()).version == x509.Version.v1
+    numbers = private.public_key().public_numbers()
+    assert rs256.certificate_key(v1) == rs256.PublicKey(numbers.n, numbers.e)
+
+
+def test_an_empty_algorithm_identifier_is_a_refusal_not_a_crash(keys):
+    def empty_algorithm(data, tbs_at):
+        _, start, end = der.element(data, tbs_at)
+        fields = [data[s:e] for _, s, _, e in der.children(data, start, end)]
+        spki = der.certificate_fields(data)[5]
+        _, key_bits = der.children(data, spki[2], spki[3])
+        emptied = der.encoded(der.SEQUENCE, b"\x30\x00" + data[key_bits[1] : key_bits[3]])
+        return [emptied if f == data[spki[1] : spki[3]] else f for f in fields]
+
+    with pytest.raises(ValueError, match="not an RSA key"):
+        rs256.certificate_key(_rebuilt(keys[0][1], empty_algorithm))
+
+
+def test_keys_past_4096_bits_and_32_bit_exponents_are_refused(keys):
+    """Each check's cost grows with both: such a published key is refused."""
+    signer = keys[0][0]
+    for exponent, bits in ((65537, 8192), ((1 << 40) + 1, 2048)):
+        public = rsa.RSAPublicNumbers(exponent, (1 << (bits - 1)) | 1).public_key()
+        with pytest.raises(ValueError, match="unacceptable"):
+            rs256.certificate_key(_certificate(signer, public=public))
+
+
+def _ceiling_cube_root(x: int) -> int:
+    low, high = 0, 1 << (x.bit_length() // 3 + 2)
+    while low < high:
+        middle = (low + high) // 2
+        if middle**3 < x:
+            low = middle + 1
+        else:
+            high = middle
+    return low
+
+
+def test_bleichenbachers_forgery_is_refused(keys):
+    """e=3: a cube root of a well-formed prefix followed by garbage. A check that
+    parses the block and stops after the digest accepts it (CVE-2006-4339)."""
+    key = rs256.certificate_key(keys[2][1])
+    assert key.exponent == 3
+    message = b"header.payload"
+    prefix = (
+        b"\x00\x01"
+        + b"\xff" * 8
+        + b"\x00"
+        + rs256._SHA256_DIGEST_INFO
+        + hashlib.sha256(message).digest()
+    )
+    forged = _ceiling_cube_root(int.from_bytes(prefix, "big") << (8 * (key.size - len(prefix))))
+    assert pow(forged, 3).to_bytes(key.size, "big").startswith(prefix)  # a real forgery
+    assert not rs256.verify(key, message, forged.to_bytes(key.size, "big"))
+
+
+def test_a_block_that_only_ends_in_the_digest_is_refused(keys):
+    """e=3: s with s^3 = the digest mod 2^256. A check of the block's tail accepts it."""
+    key = rs256.certificate_key(keys[2][1])
+    message = next(m for m in (b"m%d" % i for i in range(99)) if hashlib.sha256(m).digest()[-1] & 1)
+    digest = int.from_bytes(hashlib.sha256(message).digest(), "big")
+    forged = pow(digest, pow(3, -1, 1 << 255), 1 << 256)
+    assert pow(forged, 3, key.modulus) % (1 << 256) == digest  # a real forgery
+    assert not rs256.verify(key, message, forged.to_bytes(key.size, "big"))

@@ -23,7 +23,9 @@ from dataclasses import dataclass
 
 from handler import der
 
-MIN_BITS = 2048  # Google's keys are 2048-bit; anything shorter is refused
+# Google's keys are 2048-bit. Shorter ones are weak; longer ones, and exponents past
+# 32 bits, would make each check slow (a 16,384-bit key with a huge exponent: 16 s).
+MIN_BITS, MAX_BITS, MAX_EXPONENT_BITS = 2048, 4096, 32
 _RSA_ENCRYPTION = bytes.fromhex("2a864886f70d010101")  # OID 1.2.840.113549.1.1.1
 # DER of DigestInfo{sha256, NULL} up to the digest (RFC 8017 section 9.2, note 1).
 _SHA256_DIGEST_INFO = bytes.fromhex("3031300d060960864801650304020105000420")
@@ -57,8 +59,11 @@ def certificate_key(pem: str) -> PublicKey:
     algorithm, key_bits = _exactly(2, der.children(data, start, end))
     if algorithm[0] != der.SEQUENCE or key_bits[0] != der.BIT_STRING:
         raise ValueError("no subject public key")
-    oid = der.children(data, algorithm[2], algorithm[3])[0]
-    if oid[0] != der.OID or data[oid[2] : oid[3]] != _RSA_ENCRYPTION:
+    identifier = der.children(data, algorithm[2], algorithm[3])
+    if not identifier or identifier[0][0] != der.OID:
+        raise ValueError("not an RSA key")
+    oid = identifier[0]
+    if data[oid[2] : oid[3]] != _RSA_ENCRYPTION:
         raise ValueError("not an RSA key")
     if key_bits[2] == key_bits[3] or data[key_bits[2]] != 0:  # a whole number of bytes
         raise ValueError("malformed RSA key")
@@ -68,7 +73,12 @@ def certificate_key(pem: str) -> PublicKey:
     modulus, exponent = (
         _integer(data, field) for field in _exactly(2, der.children(data, *sequence[2:]))
     )
-    if modulus.bit_length() < MIN_BITS or not 3 <= exponent < modulus or exponent % 2 == 0:
+    if (
+        not MIN_BITS <= modulus.bit_length() <= MAX_BITS
+        or not 3 <= exponent < modulus
+        or exponent.bit_length() > MAX_EXPONENT_BITS
+        or exponent % 2 == 0
+    ):
         raise ValueError("unacceptable RSA key")
     return PublicKey(modulus, exponent)
 

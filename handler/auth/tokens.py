@@ -164,7 +164,7 @@ def _segment(token: str, index: int) -> dict:
         raise InvalidToken("Invalid token: malformed")
     try:
         decoded = json.loads(_base64url(parts[index]))
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):  # RecursionError: deep nesting
         raise InvalidToken("Invalid token: malformed") from None
     if not isinstance(decoded, dict):
         raise InvalidToken("Invalid token: malformed")

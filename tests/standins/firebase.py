@@ -33,6 +33,11 @@ class SigningKey:
 
 def make_key(kid: str) -> SigningKey:
     private = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    return SigningKey(kid, private, certificate_pem(private))
+
+
+def certificate_pem(private: Any) -> str:
+    """A self-signed certificate of `private`'s public key, as Google publishes its keys."""
     name = x509.Name(
         [x509.NameAttribute(NameOID.COMMON_NAME, "securetoken.system.gserviceaccount.com")]
     )
@@ -47,7 +52,7 @@ def make_key(kid: str) -> SigningKey:
         .not_valid_after(now + datetime.timedelta(days=1))
         .sign(private, hashes.SHA256())
     )
-    return SigningKey(kid, private, cert.public_bytes(serialization.Encoding.PEM).decode())
+    return cert.public_bytes(serialization.Encoding.PEM).decode()
 
 
 def _b64(data: bytes) -> str:
