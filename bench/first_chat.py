@@ -11,7 +11,7 @@ event (`connecting`, which goes out once the caller is signed in and allowed).
 Runs are interleaved; medians.
 
 Usage: python bench/first_chat.py [--runs 15] [--package dist/local.zip]
-Target: the chat at most 1.10x the cold /health (issue 18).
+Target: the chat at most 1.10x the cold /health (issues 18 and 26).
 """
 
 from __future__ import annotations
