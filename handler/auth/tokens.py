@@ -100,7 +100,8 @@ class TokenVerifier:
         if not isinstance(kid, str):
             raise InvalidToken("Invalid token: no key id")
         # Malformed times are refused before anything is fetched.
-        _check_times(_unverified_claims(token))
+        claims = _unverified_claims(token)
+        _check_times(claims)
         cert = await self._certificates.get(kid)
         if cert is None:
             raise InvalidToken("Invalid token: unknown signing key")
@@ -115,7 +116,7 @@ class TokenVerifier:
         signing_input, _, signature = token.rpartition(".")
         if not rs256.verify(key, signing_input.encode(), _base64url(signature)):
             raise InvalidToken("Invalid token")
-        return _unverified_claims(token)  # verified now
+        return claims  # verified now
 
     def _identity(self, claims: dict, project_id: str) -> Identity:
         now = time.time()
