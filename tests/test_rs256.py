@@ -1,7 +1,6 @@
 """Our RS256 check (handler/auth/rs256.py) against cryptography's and google-auth's."""
 
 import base64
-import datetime
 import hashlib
 import re
 from pathlib import Path
@@ -10,9 +9,8 @@ import certifi
 import pytest
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
-from cryptography.x509.oid import NameOID
 from google.auth import crypt
 from google.auth import jwt as google_jwt
 from hypothesis import given, settings
@@ -20,25 +18,7 @@ from hypothesis import strategies as st
 
 from handler import der
 from handler.auth import rs256
-from tests.standins.firebase import claims_for, encode, make_key
-
-
-def _certificate(private, name: str = "test", public=None) -> str:
-    """A certificate of `public` (by default `private`'s key), signed with `private`."""
-    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
-    now = datetime.datetime.now(datetime.UTC)
-    return (
-        x509.CertificateBuilder()
-        .subject_name(subject)
-        .issuer_name(subject)
-        .public_key(public or private.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now)
-        .not_valid_after(now + datetime.timedelta(days=1))
-        .sign(private, hashes.SHA256())
-        .public_bytes(serialization.Encoding.PEM)
-        .decode()
-    )
+from tests.standins.firebase import certificate_pem, claims_for, encode, make_key
 
 
 @pytest.fixture(scope="module")
@@ -47,7 +27,7 @@ def keys():
     made = []
     for bits, exponent in ((2048, 65537), (3072, 65537), (4096, 3)):
         private = rsa.generate_private_key(public_exponent=exponent, key_size=bits)
-        made.append((private, _certificate(private)))
+        made.append((private, certificate_pem(private)))
     return made
 
 
@@ -121,24 +101,20 @@ def test_other_keys_other_schemes_and_odd_lengths_are_refused(keys):
 def test_certificates_without_an_acceptable_rsa_key_are_refused():
     small = rsa.generate_private_key(public_exponent=65537, key_size=1024)
     elliptic = ec.generate_private_key(ec.SECP256R1())
-    good = _certificate(rsa.generate_private_key(public_exponent=65537, key_size=2048))
-    der = base64.b64decode("".join(good.strip().splitlines()[1:-1]))
-
-    def pem(data: bytes) -> str:
-        body = base64.encodebytes(data).decode()
-        return f"-----BEGIN CERTIFICATE-----\n{body}-----END CERTIFICATE-----\n"
+    good = certificate_pem(rsa.generate_private_key(public_exponent=65537, key_size=2048))
+    data = _der_of(good)
 
     for bad in (
-        _certificate(small),
-        _certificate(elliptic),
+        certificate_pem(small),
+        certificate_pem(elliptic),
         "",
         "not a certificate",
         good.replace("-----BEGIN CERTIFICATE-----", "-----BEGIN PUBLIC KEY-----"),
         good.replace("M", "*", 1),
-        pem(der[: len(der) // 2]),  # truncated
-        pem(der[:4]),
-        pem(b"\x30\x84\xff\xff\xff\xff"),  # a length past the end
-        pem(b"\x30\x00"),
+        _pem_of(data[: len(data) // 2]),  # truncated
+        _pem_of(data[:4]),
+        _pem_of(b"\x30\x84\xff\xff\xff\xff"),  # a length past the end
+        _pem_of(b"\x30\x00"),
     ):
         with pytest.raises(ValueError):
             rs256.certificate_key(bad)
@@ -215,7 +191,7 @@ def test_keys_past_4096_bits_and_32_bit_exponents_are_refused(keys):
     for exponent, bits in ((65537, 8192), ((1 << 40) + 1, 2048)):
         public = rsa.RSAPublicNumbers(exponent, (1 << (bits - 1)) | 1).public_key()
         with pytest.raises(ValueError, match="unacceptable"):
-            rs256.certificate_key(_certificate(signer, public=public))
+            rs256.certificate_key(certificate_pem(signer, public))
 
 
 def _ceiling_cube_root(x: int) -> int:

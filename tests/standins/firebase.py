@@ -36,8 +36,9 @@ def make_key(kid: str) -> SigningKey:
     return SigningKey(kid, private, certificate_pem(private))
 
 
-def certificate_pem(private: Any) -> str:
-    """A self-signed certificate of `private`'s public key, as Google publishes its keys."""
+def certificate_pem(private: Any, public: Any = None) -> str:
+    """A certificate of `public` (by default `private`'s own key) signed with `private`,
+    as Google publishes its keys."""
     name = x509.Name(
         [x509.NameAttribute(NameOID.COMMON_NAME, "securetoken.system.gserviceaccount.com")]
     )
@@ -46,7 +47,7 @@ def certificate_pem(private: Any) -> str:
         x509.CertificateBuilder()
         .subject_name(name)
         .issuer_name(name)
-        .public_key(private.public_key())
+        .public_key(public or private.public_key())
         .serial_number(x509.random_serial_number())
         .not_valid_before(now - datetime.timedelta(days=1))
         .not_valid_after(now + datetime.timedelta(days=1))
