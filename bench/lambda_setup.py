@@ -22,7 +22,6 @@ from pathlib import Path
 from typing import Any
 
 from devtools.lambda_emulator import unpack
-from devtools.native_heap import MALLOC_ENV
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -78,7 +77,7 @@ def clean_python(scratch: Path) -> str:
 
 def function_env(**extra: str) -> dict[str, str]:
     """As on Lambda: bytecode cannot be written next to the package (read-only there)."""
-    return {"PYTHONDONTWRITEBYTECODE": "1", "LOG_LEVEL": "ERROR", **MALLOC_ENV, **extra}
+    return {"PYTHONDONTWRITEBYTECODE": "1", "LOG_LEVEL": "ERROR", **extra}
 
 
 async def first_output(command: list[str], env: dict[str, str], cwd: Path) -> float:

@@ -8,7 +8,8 @@ and the peak of writing one large body.
     written in one piece) through the streaming runtime; the process's peak resident
     memory (VmHWM, reset just before) over its resident memory before the request,
     as a multiple of the body.
-Both run the function with devtools/native_heap.py's MALLOC_ENV, as Lambda does.
+Both run the function with devtools/native_heap.py's MALLOC_ENV, as Lambda does (the
+emulator sets it, as terraform does).
 
 Usage: python bench/memory.py [--invocations 100000] [--warm-up 5000] [--package ZIP]
 Targets (issue 18): growth < 1 MiB after warm-up; peak <= 1.25x the body.
@@ -25,7 +26,6 @@ from apps import BODY_BYTES
 from lambda_setup import HEALTH, ROOT, clean_python, event, figure, function_env, package
 
 from devtools.lambda_emulator import Emulator
-from devtools.native_heap import MALLOC_ENV
 
 MIB = 1024 * 1024
 
@@ -54,7 +54,7 @@ async def invoke(emulator: Emulator, request: dict) -> int:
 
 
 async def growth(task_root: Path, python: str, invocations: int, warm_up: int) -> tuple[int, int]:
-    env = function_env(DATABASE_URL="postgresql://bench@127.0.0.1:1/bench", **MALLOC_ENV)
+    env = function_env(DATABASE_URL="postgresql://bench@127.0.0.1:1/bench")
     emulator = Emulator(task_root, env, python=python)
     await emulator.start()
     try:
@@ -71,7 +71,7 @@ async def growth(task_root: Path, python: str, invocations: int, warm_up: int) -
 
 
 async def peak(task_root: Path, python: str) -> tuple[int, int]:
-    env = function_env(_HANDLER="apps.big_body", PYTHONPATH=str(ROOT / "bench"), **MALLOC_ENV)
+    env = function_env(_HANDLER="apps.big_body", PYTHONPATH=str(ROOT / "bench"))
     emulator = Emulator(task_root, env, python=python)
     await emulator.start()
     try:

@@ -225,11 +225,10 @@ def main() -> None:
             baseline, baseline_env = service_command(
                 ports["baseline"], db.get_uri(), upstream, web_search=True
             )
-            for environment in (env, baseline_env):
-                for name in MALLOC_ENV:
-                    environment.pop(name, None)
-                if not args.glibc_dynamic_threshold:
-                    environment |= MALLOC_ENV
+            if args.glibc_dynamic_threshold:  # service_command sets MALLOC_ENV
+                for environment in (env, baseline_env):
+                    for name in MALLOC_ENV:
+                        del environment[name]
             dumps = None
             if args.tracemalloc:
                 dumps = Path(scratch)
